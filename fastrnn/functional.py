@@ -1,0 +1,231 @@
+"""The contract between the layers and the kernel.
+
+Each function validates and coerces its arrays, allocates the outputs and calls
+``fastrnn._kernel``. Layers call only this module; this module never knows about
+layers, names or configs.
+
+    h_t = act(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from . import _kernel
+from .activations import RECURRENT
+
+__all__ = ["simple_rnn_forward", "simple_rnn_backward", "RNNGradients"]
+
+RNNGradients = namedtuple(
+    "RNNGradients", ["x", "kernel", "recurrent_kernel", "bias", "initial_state"])
+
+_ACT_CODES = _kernel.ACTIVATIONS
+# With return_sequences=False the sequence is computed in time chunks of about
+# this many bytes of output, so memory stays bounded however long T is.
+CHUNK_BYTES = 16 << 20
+_INT_MAX = 2**31 - 1
+
+
+def _dtype_of(kernel):
+    return np.float64 if np.asarray(kernel).dtype == np.float64 else np.float32
+
+
+def _as_array(value, name, dtype, shape_doc, ndim):
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"Argument `{name}` must be an array of shape {shape_doc}, "
+                        f"got {type(value).__name__}: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                   or arr.dtype == np.bool_):
+        raise TypeError(f"Argument `{name}` must be a numeric array of shape {shape_doc}, "
+                        f"got dtype {arr.dtype}.")
+    if arr.ndim != ndim:
+        raise ValueError(f"Argument `{name}` must be a {ndim}-D array of shape {shape_doc}, "
+                         f"got an array of shape {arr.shape}.")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"Argument `{name}` must be real, got dtype {arr.dtype}.")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _activation_code(activation):
+    if activation not in _ACT_CODES:
+        raise ValueError(f"Received an invalid value for argument `activation`, expected "
+                         f"one of {list(RECURRENT)}, got {activation!r}.")
+    return _ACT_CODES[activation]
+
+
+def _check_weights(kernel, recurrent_kernel, bias, D, dtype):
+    kernel = _as_array(kernel, "kernel", dtype, "(features, units)", 2)
+    H = kernel.shape[1]
+    if kernel.shape[0] != D:
+        raise ValueError(f"Argument `kernel` must have shape ({D}, units) to match the "
+                         f"{D} input features of `x`, got {kernel.shape}.")
+    if H < 1:
+        raise ValueError(f"Argument `kernel` must have at least one unit, got {kernel.shape}.")
+    recurrent_kernel = _as_array(recurrent_kernel, "recurrent_kernel", dtype, "(units, units)", 2)
+    if recurrent_kernel.shape != (H, H):
+        raise ValueError(f"Argument `recurrent_kernel` must have shape {(H, H)}, "
+                         f"got {recurrent_kernel.shape}.")
+    if bias is not None:
+        bias = _as_array(bias, "bias", dtype, "(units,)", 1)
+        if bias.shape != (H,):
+            raise ValueError(f"Argument `bias` must have shape {(H,)}, got {bias.shape}.")
+    return kernel, recurrent_kernel, bias, H
+
+
+def _check_x(x, dtype, copy_ok=True):
+    arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if arr.ndim != 3:
+        raise ValueError("Argument `x` must be a 3-D array of shape (batch, timesteps, "
+                         f"features), got an array of shape {np.shape(arr)}.")
+    B, T, D = arr.shape
+    if T < 1 or D < 1:
+        raise ValueError("Argument `x` must have at least one timestep and one feature, "
+                         f"got shape {arr.shape}.")
+    return arr, B, T, D
+
+
+def _check_state(value, name, B, H, dtype):
+    if value is None:
+        return np.zeros((B, H), dtype)
+    arr = _as_array(value, name, dtype, f"(batch, units) = {(B, H)}", 2)
+    if arr.shape != (B, H):
+        raise ValueError(f"Argument `{name}` must have shape {(B, H)} (batch, units), "
+                         f"got {arr.shape}.")
+    return arr
+
+
+def _check_mask(mask, B, T):
+    if mask is None:
+        return None
+    arr = np.asarray(mask)
+    if arr.shape != (B, T):
+        raise ValueError(f"Argument `mask` must have shape {(B, T)} (batch, timesteps), "
+                         f"got {arr.shape}.")
+    return np.ascontiguousarray(arr.astype(bool, copy=False)).view(np.uint8)
+
+
+def _check_sizes(B, T, D, H):
+    if B * T > _INT_MAX or T * max(D, H) > _INT_MAX:
+        raise ValueError(f"Argument `x` of shape {(B, T, D)} with {H} units is too large "
+                         "for the kernel (batch*timesteps and timesteps*features must be "
+                         "below 2**31); split it into smaller batches.")
+
+
+def _time_slice(arr, t0, t1, go_backwards, dtype):
+    """arr[:, t0:t1] in processing order, as a C-contiguous array of dtype."""
+    T = arr.shape[1]
+    if go_backwards:
+        part = arr[:, T - t1:T - t0][:, ::-1]
+    else:
+        part = arr[:, t0:t1]
+    return np.ascontiguousarray(part, dtype=dtype)
+
+
+def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None,
+                       activation="tanh", go_backwards=False, mask=None, *,
+                       return_sequences=True, zero_output_for_mask=False):
+    """Run the recurrence over a batch of sequences.
+
+    Args:
+        x: (batch, timesteps, features) inputs; any real dtype, layout or
+            writability (converted to the weights' dtype, float32 unless float64).
+        kernel: (features, units). recurrent_kernel: (units, units).
+        bias: (units,) or None.
+        initial_state: (batch, units) or None for zeros.
+        activation: "tanh", "relu", "sigmoid" or "linear".
+        go_backwards: process time in reverse; the returned sequence is in
+            processing order (reversed), as Keras returns it.
+        mask: (batch, timesteps) booleans or None. A masked step keeps the state
+            and repeats the previous output (zeros with zero_output_for_mask).
+        return_sequences: if False, the first result is the last output
+            (batch, units) and time is processed in chunks of bounded memory.
+
+    Returns:
+        (sequences (batch, timesteps, units) or last output (batch, units),
+         last_state (batch, units)).
+    """
+    dtype = _dtype_of(kernel)
+    act = _activation_code(activation)
+    x, B, T, D = _check_x(x, dtype)
+    kernel, recurrent_kernel, bias, H = _check_weights(kernel, recurrent_kernel, bias, D, dtype)
+    _check_sizes(B, T, D, H)
+    state = _check_state(initial_state, "initial_state", B, H, dtype).copy()
+    mask8 = _check_mask(mask, B, T)
+    prev_out = np.zeros((B, H), dtype) if mask8 is not None else None
+    zero_output = bool(zero_output_for_mask)
+
+    step_bytes = max(1, B * H * np.dtype(dtype).itemsize)
+    chunk = T if return_sequences else max(1, min(T, CHUNK_BYTES // step_bytes))
+    if chunk == T:
+        xs = _time_slice(x, 0, T, go_backwards, dtype)
+        ms = _time_slice(mask8, 0, T, go_backwards, np.uint8) if mask8 is not None else None
+        out = np.empty((B, T, H), dtype)
+        _kernel.forward(xs, kernel, recurrent_kernel, bias, ms, zero_output, act,
+                        out, state, prev_out)
+        if return_sequences:
+            return out, state
+        return np.ascontiguousarray(out[:, -1]), state
+    out = np.empty((B, chunk, H), dtype)
+    for t0 in range(0, T, chunk):
+        t1 = min(T, t0 + chunk)
+        xs = _time_slice(x, t0, t1, go_backwards, dtype)
+        ms = _time_slice(mask8, t0, t1, go_backwards, np.uint8) if mask8 is not None else None
+        o = out if t1 - t0 == chunk else np.empty((B, t1 - t0, H), dtype)
+        _kernel.forward(xs, kernel, recurrent_kernel, bias, ms, zero_output, act,
+                        o, state, prev_out)
+    return np.ascontiguousarray(o[:, -1]), state
+
+
+def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, sequences,
+                        initial_state=None, activation="tanh", go_backwards=False,
+                        mask=None, *, zero_output_for_mask=False):
+    """Backpropagation through time for ``simple_rnn_forward``.
+
+    Args:
+        d_sequences: (batch, timesteps, units) gradient of the returned sequence
+            (processing order, like ``sequences``), or None.
+        d_last_state: (batch, units) gradient of the last state, or None.
+        x, kernel, recurrent_kernel, initial_state, activation, go_backwards,
+            mask: as given to the forward call.
+        sequences: (batch, timesteps, units) what the forward call returned.
+
+    Returns:
+        RNNGradients(x (batch, timesteps, features), kernel (features, units),
+        recurrent_kernel (units, units), bias (units,), initial_state (batch, units)).
+    """
+    dtype = _dtype_of(kernel)
+    act = _activation_code(activation)
+    x, B, T, D = _check_x(x, dtype)
+    kernel, recurrent_kernel, _, H = _check_weights(kernel, recurrent_kernel, None, D, dtype)
+    _check_sizes(B, T, D, H)
+    seq = _as_array(sequences, "sequences", dtype, f"{(B, T, H)}", 3)
+    if seq.shape != (B, T, H):
+        raise ValueError(f"Argument `sequences` must have shape {(B, T, H)}, got {seq.shape}.")
+    d_seq = None
+    if d_sequences is not None:
+        d_seq = _as_array(d_sequences, "d_sequences", dtype, f"{(B, T, H)}", 3)
+        if d_seq.shape != (B, T, H):
+            raise ValueError(f"Argument `d_sequences` must have shape {(B, T, H)}, "
+                             f"got {d_seq.shape}.")
+    d_last = None
+    if d_last_state is not None:
+        d_last = _check_state(d_last_state, "d_last_state", B, H, dtype)
+    h0 = None if initial_state is None else _check_state(initial_state, "initial_state",
+                                                         B, H, dtype)
+    mask8 = _check_mask(mask, B, T)
+    xs = _time_slice(x, 0, T, go_backwards, dtype)
+    ms = _time_slice(mask8, 0, T, go_backwards, np.uint8) if mask8 is not None else None
+
+    dx = np.empty((B, T, D), dtype)
+    dk = np.empty((D, H), dtype)
+    dr = np.empty((H, H), dtype)
+    db = np.empty((H,), dtype)
+    dh0 = np.empty((B, H), dtype)
+    _kernel.backward(xs, kernel, recurrent_kernel, h0, seq, d_seq, d_last, ms,
+                     bool(zero_output_for_mask), act, dx, dk, dr, db, dh0,
+                     np.empty((B, T, H), dtype), np.empty((B, T, H), dtype),
+                     np.empty((B, H), dtype), np.empty((B, H), dtype))
+    if go_backwards:
+        dx = np.ascontiguousarray(dx[:, ::-1])
+    return RNNGradients(dx, dk, dr, db, dh0)

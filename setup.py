@@ -1,0 +1,35 @@
+"""Extensions only; metadata lives in pyproject.toml.
+
+FASTRNN_DEBUG=1 builds with bounds checking and assertions back on.
+"""
+import os
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("FASTRNN_DEBUG", "") not in ("", "0")
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "nonecheck": DEBUG,
+    "cdivision": not DEBUG,
+}
+
+extensions = [
+    Extension(
+        "_kernel",  # installed as fastrnn._kernel (ext_package)
+        sources=["src/_kernel.pyx", "src/_act_impl.c"],
+        include_dirs=["src", np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        # Portable: no -march=native; AVX-512/AVX2 clones are picked at run time.
+        extra_compile_args=["-O3"] if not DEBUG else ["-O0", "-g"],
+    ),
+]
+
+setup(ext_package="fastrnn",
+      ext_modules=cythonize(extensions, compiler_directives=directives,
+                            include_path=["src"]))

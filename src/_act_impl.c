@@ -1,0 +1,111 @@
+/* See _act.h. Plain C, no Python. */
+#include <math.h>
+#include "_act.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FR_CLONES
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+unsigned int fr_ftz_on(void) {
+    unsigned int old = _mm_getcsr();
+    _mm_setcsr(old | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
+    return old;
+}
+void fr_ftz_restore(unsigned int state) { _mm_setcsr(state); }
+#else
+unsigned int fr_ftz_on(void) { return 0; }
+void fr_ftz_restore(unsigned int state) { (void)state; }
+#endif
+
+/* tanh(x) ~= x * P(x^2) / Q(x^2), clamped to |x| <= 7.9053 where it rounds to +-1.
+ * Coefficients from Eigen's generic_fast_tanh_float (max error a few ulp). */
+FR_CLONES
+static void tanh_f32(float *x, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float v = x[i];
+        v = v > 7.90531110763549805f ? 7.90531110763549805f : v;
+        v = v < -7.90531110763549805f ? -7.90531110763549805f : v;
+        float v2 = v * v;
+        float p = -2.76076847742355e-16f;
+        p = p * v2 + 2.00018790482477e-13f;
+        p = p * v2 + -8.60467152213735e-11f;
+        p = p * v2 + 5.12229709037114e-08f;
+        p = p * v2 + 1.48572235717979e-05f;
+        p = p * v2 + 6.37261928875436e-04f;
+        p = p * v2 + 4.89352455891786e-03f;
+        p = p * v;
+        float q = 1.19825839466702e-06f;
+        q = q * v2 + 1.18534705686654e-04f;
+        q = q * v2 + 2.26843463243900e-03f;
+        q = q * v2 + 4.89352518554385e-03f;
+        float r = p / q;
+        /* tiny |x|: tanh(x) == x in float32 */
+        x[i] = (v2 < 1.6e-7f) ? v : r;
+    }
+}
+
+FR_CLONES
+static void relu_f32(float *x, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void sigmoid_f32(float *x, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+FR_CLONES
+static void dact_tanh_f32(const float *y, float *d, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) d[i] *= 1.0f - y[i] * y[i];
+}
+
+FR_CLONES
+static void dact_relu_f32(const float *y, float *d, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? d[i] : 0.0f;
+}
+
+FR_CLONES
+static void dact_sigmoid_f32(const float *y, float *d, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) d[i] *= y[i] * (1.0f - y[i]);
+}
+
+void fr_act_f32(int act, float *x, ptrdiff_t n) {
+    switch (act) {
+    case FR_TANH: tanh_f32(x, n); break;
+    case FR_RELU: relu_f32(x, n); break;
+    case FR_SIGMOID: sigmoid_f32(x, n); break;
+    default: break;
+    }
+}
+
+void fr_act_f64(int act, double *x, ptrdiff_t n) {
+    ptrdiff_t i;
+    switch (act) {
+    case FR_TANH: for (i = 0; i < n; i++) x[i] = tanh(x[i]); break;
+    case FR_RELU: for (i = 0; i < n; i++) x[i] = x[i] > 0.0 ? x[i] : 0.0; break;
+    case FR_SIGMOID: for (i = 0; i < n; i++) x[i] = 1.0 / (1.0 + exp(-x[i])); break;
+    default: break;
+    }
+}
+
+void fr_dact_f32(int act, const float *y, float *d, ptrdiff_t n) {
+    switch (act) {
+    case FR_TANH: dact_tanh_f32(y, d, n); break;
+    case FR_RELU: dact_relu_f32(y, d, n); break;
+    case FR_SIGMOID: dact_sigmoid_f32(y, d, n); break;
+    default: break;
+    }
+}
+
+void fr_dact_f64(int act, const double *y, double *d, ptrdiff_t n) {
+    ptrdiff_t i;
+    switch (act) {
+    case FR_TANH: for (i = 0; i < n; i++) d[i] *= 1.0 - y[i] * y[i]; break;
+    case FR_RELU: for (i = 0; i < n; i++) d[i] = y[i] > 0.0 ? d[i] : 0.0; break;
+    case FR_SIGMOID: for (i = 0; i < n; i++) d[i] *= y[i] * (1.0 - y[i]); break;
+    default: break;
+    }
+}

@@ -1,0 +1,34 @@
+# The kernel's table of contents: C-level entry points of fastrnn._kernel.
+# All take C-contiguous buffers that fastrnn.functional has validated.
+from cython cimport floating
+
+cdef extern from "_act.h" nogil:
+    int FR_TANH, FR_RELU, FR_SIGMOID, FR_LINEAR
+    void fr_act_f32(int act, float *x, Py_ssize_t n)
+    void fr_act_f64(int act, double *x, Py_ssize_t n)
+    void fr_dact_f32(int act, const float *y, float *d, Py_ssize_t n)
+    void fr_dact_f64(int act, const double *y, double *d, Py_ssize_t n)
+    unsigned int fr_ftz_on()
+    void fr_ftz_restore(unsigned int state)
+
+# C = alpha * op(A) @ op(B) + beta * C, all row-major; op(A) is (m, k), op(B) (k, n).
+cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+               const floating *a, int lda, const floating *b, int ldb,
+               floating beta, floating *c, int ldc) noexcept nogil
+
+# One direction of the Elman recurrence over (B, T) rows; see _kernel.pyx.
+cdef void rnn_forward(int B, int T, int D, int H,
+                      const floating *x, const floating *kernel,
+                      const floating *recurrent_kernel, const floating *bias,
+                      const unsigned char *mask, bint zero_output, int act,
+                      floating *out, floating *state, floating *prev_out) noexcept nogil
+
+cdef void rnn_backward(int B, int T, int D, int H,
+                       const floating *x, const floating *kernel,
+                       const floating *recurrent_kernel, const floating *h0,
+                       const floating *out, const floating *d_out, const floating *d_last,
+                       const unsigned char *mask, bint zero_output, int act,
+                       floating *dx, floating *d_kernel, floating *d_recurrent,
+                       floating *d_bias, floating *d_h0,
+                       floating *d_pre, floating *h_prev, floating *d_carry,
+                       floating *d_state_new) noexcept nogil
