@@ -112,6 +112,27 @@ def _check_sizes(B, T, D, H):
                          "below 2**31); split it into smaller batches.")
 
 
+def _dropout_array(mask, name, B, width, dtype):
+    arr = _as_array(mask, name, dtype, f"{(B, width)}", 2)
+    if arr.shape != (B, width):
+        raise ValueError(f"Argument `{name}` must have shape {(B, width)}, got {arr.shape}.")
+    return arr
+
+
+def _apply_dropout(x, dropout_mask, B, D, dtype):
+    if dropout_mask is None:
+        return x
+    return np.asarray(x, dtype) * _dropout_array(dropout_mask, "dropout_mask", B, D,
+                                                 dtype)[:, None, :]
+
+
+def _recurrent_dropout(mask, B, H, dtype):
+    if mask is None:
+        return None, None
+    return (_dropout_array(mask, "recurrent_dropout_mask", B, H, dtype),
+            np.empty((B, H), dtype))
+
+
 def _time_slice(arr, t0, t1, go_backwards, dtype):
     """arr[:, t0:t1] in processing order, as a C-contiguous array of dtype."""
     T = arr.shape[1]
@@ -124,7 +145,8 @@ def _time_slice(arr, t0, t1, go_backwards, dtype):
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None,
                        activation="tanh", go_backwards=False, mask=None, *,
-                       return_sequences=True, zero_output_for_mask=False):
+                       return_sequences=True, zero_output_for_mask=False,
+                       dropout_mask=None, recurrent_dropout_mask=None):
     """Run the recurrence over a batch of sequences.
 
     Args:
@@ -140,6 +162,9 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
             and repeats the previous output (zeros with zero_output_for_mask).
         return_sequences: if False, the first result is the last output
             (batch, units) and time is processed in chunks of bounded memory.
+        dropout_mask: (batch, features) or None: x[:, t] * dropout_mask at every step.
+        recurrent_dropout_mask: (batch, units) or None: the previous state is
+            multiplied by it before the recurrent product (Keras's recurrent_dropout).
 
     Returns:
         (sequences (batch, timesteps, units) or last output (batch, units),
@@ -154,6 +179,8 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     mask8 = _check_mask(mask, B, T)
     prev_out = np.zeros((B, H), dtype) if mask8 is not None else None
     zero_output = bool(zero_output_for_mask)
+    x = _apply_dropout(x, dropout_mask, B, D, dtype)
+    rec_drop, work = _recurrent_dropout(recurrent_dropout_mask, B, H, dtype)
 
     step_bytes = max(1, B * H * np.dtype(dtype).itemsize)
     chunk = T if return_sequences else max(1, min(T, CHUNK_BYTES // step_bytes))
@@ -162,7 +189,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
         ms = _time_slice(mask8, 0, T, go_backwards, np.uint8) if mask8 is not None else None
         out = np.empty((B, T, H), dtype)
         _kernel.forward(xs, kernel, recurrent_kernel, bias, ms, zero_output, act,
-                        out, state, prev_out)
+                        rec_drop, out, state, prev_out, work)
         if return_sequences:
             return out, state
         return np.ascontiguousarray(out[:, -1]), state
@@ -173,13 +200,14 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
         ms = _time_slice(mask8, t0, t1, go_backwards, np.uint8) if mask8 is not None else None
         o = out if t1 - t0 == chunk else np.empty((B, t1 - t0, H), dtype)
         _kernel.forward(xs, kernel, recurrent_kernel, bias, ms, zero_output, act,
-                        o, state, prev_out)
+                        rec_drop, o, state, prev_out, work)
     return np.ascontiguousarray(o[:, -1]), state
 
 
 def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, sequences,
                         initial_state=None, activation="tanh", go_backwards=False,
-                        mask=None, *, zero_output_for_mask=False):
+                        mask=None, *, zero_output_for_mask=False, dropout_mask=None,
+                        recurrent_dropout_mask=None):
     """Backpropagation through time for ``simple_rnn_forward``.
 
     Args:
@@ -189,6 +217,7 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
         x, kernel, recurrent_kernel, initial_state, activation, go_backwards,
             mask: as given to the forward call.
         sequences: (batch, timesteps, units) what the forward call returned.
+        dropout_mask, recurrent_dropout_mask: the same masks as the forward call.
 
     Returns:
         RNNGradients(x (batch, timesteps, features), kernel (features, units),
@@ -214,7 +243,9 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     h0 = None if initial_state is None else _check_state(initial_state, "initial_state",
                                                          B, H, dtype)
     mask8 = _check_mask(mask, B, T)
-    xs = _time_slice(x, 0, T, go_backwards, dtype)
+    x_in = _apply_dropout(x, dropout_mask, B, D, dtype)
+    rec_drop, _ = _recurrent_dropout(recurrent_dropout_mask, B, H, dtype)
+    xs = _time_slice(x_in, 0, T, go_backwards, dtype)
     ms = _time_slice(mask8, 0, T, go_backwards, np.uint8) if mask8 is not None else None
 
     dx = np.empty((B, T, D), dtype)
@@ -223,9 +254,11 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     db = np.empty((H,), dtype)
     dh0 = np.empty((B, H), dtype)
     _kernel.backward(xs, kernel, recurrent_kernel, h0, seq, d_seq, d_last, ms,
-                     bool(zero_output_for_mask), act, dx, dk, dr, db, dh0,
+                     bool(zero_output_for_mask), act, rec_drop, dx, dk, dr, db, dh0,
                      np.empty((B, T, H), dtype), np.empty((B, T, H), dtype),
                      np.empty((B, H), dtype), np.empty((B, H), dtype))
     if go_backwards:
         dx = np.ascontiguousarray(dx[:, ::-1])
+    if dropout_mask is not None:
+        dx *= _dropout_array(dropout_mask, "dropout_mask", B, D, dtype)[:, None, :]
     return RNNGradients(dx, dk, dr, db, dh0)

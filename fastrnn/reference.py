@@ -27,11 +27,15 @@ def _order(T, go_backwards):
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None,
                        activation="tanh", go_backwards=False, mask=None,
-                       zero_output_for_mask=False):
+                       zero_output_for_mask=False, dropout_mask=None,
+                       recurrent_dropout_mask=None):
     """Same contract as fastrnn.functional.simple_rnn_forward (sequences, last_state);
     sequences (B, T, H) are in processing order."""
     dtype = kernel.dtype
     x = np.asarray(x, dtype)
+    if dropout_mask is not None:
+        x = x * dropout_mask[:, None, :]
+    rd = 1 if recurrent_dropout_mask is None else recurrent_dropout_mask
     B, T, _ = x.shape
     H = kernel.shape[1]
     h = np.zeros((B, H), dtype) if initial_state is None else np.array(initial_state, dtype)
@@ -39,7 +43,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     b = np.zeros(H, dtype) if bias is None else bias
     outs = []
     for t in _order(T, go_backwards):
-        y = _ACT[activation](x[:, t] @ kernel + h @ recurrent_kernel + b).astype(dtype)
+        y = _ACT[activation](x[:, t] @ kernel + (h * rd) @ recurrent_kernel + b).astype(dtype)
         if mask is not None:
             m = np.asarray(mask, bool)[:, t][:, None]
             h = np.where(m, y, h)
@@ -53,10 +57,14 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
 
 def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel,
                         initial_state=None, bias=None, activation="tanh",
-                        go_backwards=False, mask=None, zero_output_for_mask=False):
+                        go_backwards=False, mask=None, zero_output_for_mask=False,
+                        dropout_mask=None, recurrent_dropout_mask=None):
     """Naive BPTT, step by step. Returns (dx, d_kernel, d_recurrent, d_bias, d_h0)."""
     dtype = kernel.dtype
     x = np.asarray(x, dtype)
+    dm = 1 if dropout_mask is None else dropout_mask[:, None, :]
+    x = x * dm
+    rd = 1 if recurrent_dropout_mask is None else recurrent_dropout_mask
     B, T, D = x.shape
     H = kernel.shape[1]
     b = np.zeros(H, dtype) if bias is None else bias
@@ -67,7 +75,7 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel,
     states_before, fresh = [], []
     for t in order:
         states_before.append(h)
-        y = _ACT[activation](x[:, t] @ kernel + h @ recurrent_kernel + b)
+        y = _ACT[activation](x[:, t] @ kernel + (h * rd) @ recurrent_kernel + b)
         fresh.append(y)
         h = np.where(m_all[:, t][:, None], y, h)
     dx = np.zeros_like(x)
@@ -82,9 +90,9 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel,
         gy = dy_carry + (0 if d_sequences is None else d_sequences[:, s])
         da = np.where(m, gy + dh, 0) * _DACT[activation](fresh[s])
         dW += x[:, t].T @ da
-        dU += states_before[s].T @ da
+        dU += (states_before[s] * rd).T @ da
         db += da.sum(axis=0)
         dx[:, t] = da @ kernel.T
-        dh = np.where(m, 0, dh) + da @ recurrent_kernel.T
+        dh = np.where(m, 0, dh) + (da @ recurrent_kernel.T) * rd
         dy_carry = np.where(m | zero_output_for_mask, 0, gy)
-    return dx, dW, dU, db, dh
+    return dx * dm, dW, dU, db, dh

@@ -21,13 +21,16 @@ cdef void rnn_forward(int B, int T, int D, int H,
                       const floating *x, const floating *kernel,
                       const floating *recurrent_kernel, const floating *bias,
                       const unsigned char *mask, bint zero_output, int act,
-                      floating *out, floating *state, floating *prev_out) noexcept nogil
+                      const floating *rec_drop,
+                      floating *out, floating *state, floating *prev_out,
+                      floating *work) noexcept nogil
 
 cdef void rnn_backward(int B, int T, int D, int H,
                        const floating *x, const floating *kernel,
                        const floating *recurrent_kernel, const floating *h0,
                        const floating *out, const floating *d_out, const floating *d_last,
                        const unsigned char *mask, bint zero_output, int act,
+                       const floating *rec_drop,
                        floating *dx, floating *d_kernel, floating *d_recurrent,
                        floating *d_bias, floating *d_h0,
                        floating *d_pre, floating *h_prev, floating *d_carry,

@@ -78,17 +78,23 @@ cdef void rnn_forward(int B, int T, int D, int H,
                       const floating *x, const floating *kernel,
                       const floating *recurrent_kernel, const floating *bias,
                       const unsigned char *mask, bint zero_output, int act,
-                      floating *out, floating *state, floating *prev_out) noexcept nogil:
+                      const floating *rec_drop,
+                      floating *out, floating *state, floating *prev_out,
+                      floating *work) noexcept nogil:
     """Forward over x (B, T, D) into out (B, T, H).
+
+    rec_drop (B, H) or NULL: recurrent dropout, h_prev * rec_drop feeds the product
+    (through the workspace work (B, H)).
 
     state (B, H): the initial state on entry, the final state on exit.
     prev_out (B, H), mask path only: the output before step 0 on entry (Keras
     starts from zeros), the last output on exit.
     """
     cdef Py_ssize_t rows = <Py_ssize_t>B * T
-    cdef Py_ssize_t r, b, t
-    cdef int ld = T * H
+    cdef Py_ssize_t r, b, t, j
+    cdef int ld = T * H, ldh
     cdef floating *o
+    cdef const floating *h_p
     cdef floating beta = 0
     # out = bias; out += x @ kernel          (one GEMM over all B*T rows)
     if bias != NULL:
@@ -100,11 +106,20 @@ cdef void rnn_forward(int B, int T, int D, int H,
         o = out + t * H
         # o[b] += h_prev[b] @ recurrent_kernel, h_prev read in place from out
         if mask == NULL and t > 0:
-            gemm(False, False, B, H, H, <floating>1, o - H, ld, recurrent_kernel, H,
-                 <floating>1, o, ld)
+            h_p = o - H
+            ldh = ld
         else:
-            gemm(False, False, B, H, H, <floating>1, state, H, recurrent_kernel, H,
-                 <floating>1, o, ld)
+            h_p = state
+            ldh = H
+        if rec_drop != NULL:
+            # work = h_prev * rec_drop
+            for b in range(B):
+                for j in range(H):
+                    work[b * H + j] = h_p[b * ldh + j] * rec_drop[b * H + j]
+            h_p = work
+            ldh = H
+        gemm(False, False, B, H, H, <floating>1, h_p, ldh, recurrent_kernel, H,
+             <floating>1, o, ld)
         # o = act(o)
         if T == 1:
             act_inplace(act, o, <Py_ssize_t>B * H)
@@ -131,6 +146,7 @@ cdef void rnn_backward(int B, int T, int D, int H,
                        const floating *recurrent_kernel, const floating *h0,
                        const floating *out, const floating *d_out, const floating *d_last,
                        const unsigned char *mask, bint zero_output, int act,
+                       const floating *rec_drop,
                        floating *dx, floating *d_kernel, floating *d_recurrent,
                        floating *d_bias, floating *d_h0,
                        floating *d_pre, floating *h_prev, floating *d_carry,
@@ -185,16 +201,23 @@ cdef void rnn_backward(int B, int T, int D, int H,
                     src = d_out + b * ld + t * H
                     for j in range(H):
                         d_carry[b * H + j] = d_carry[b * H + j] + src[j]
-        # dH = g @ recurrent_kernel.T       (the only product per step)
+        # dH = (g @ recurrent_kernel.T) * rec_drop      (the only product per step)
         if mask == NULL:
             gemm(False, True, B, H, H, <floating>1, d_pre + t * H, ld,
                  recurrent_kernel, H, <floating>0, d_h0, H)
+            if rec_drop != NULL:
+                for r in range(<Py_ssize_t>B * H):
+                    d_h0[r] = d_h0[r] * rec_drop[r]
         else:
             gemm(False, True, B, H, H, <floating>1, d_pre + t * H, ld,
                  recurrent_kernel, H, <floating>0, d_state_new, H)
             for b in range(B):
                 if mask[b * T + t]:
-                    memcpy(d_h0 + b * H, d_state_new + b * H, H * sizeof(floating))
+                    if rec_drop != NULL:
+                        for j in range(H):
+                            d_h0[b * H + j] = d_state_new[b * H + j] * rec_drop[b * H + j]
+                    else:
+                        memcpy(d_h0 + b * H, d_state_new + b * H, H * sizeof(floating))
     # h_prev[b, t] = state before step t
     for b in range(B):
         src = h0 + b * H if h0 != NULL else NULL
@@ -203,6 +226,9 @@ cdef void rnn_backward(int B, int T, int D, int H,
                 memset(h_prev + b * ld + t * H, 0, H * sizeof(floating))
             else:
                 memcpy(h_prev + b * ld + t * H, src, H * sizeof(floating))
+            if rec_drop != NULL:
+                for j in range(H):
+                    h_prev[b * ld + t * H + j] = h_prev[b * ld + t * H + j] * rec_drop[b * H + j]
             if mask == NULL or mask[b * T + t]:
                 src = out + b * ld + t * H
     # merged products over all B*T rows
@@ -229,9 +255,11 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
             const floating[::1] bias,                # IN  (H,) or None
             const unsigned char[:, ::1] mask,        # IN  (B, T) or None
             bint zero_output, int act,
+            const floating[:, ::1] rec_drop,         # IN  (B, H) or None
             floating[:, :, ::1] out,                 # OUT (B, T, H)
             floating[:, ::1] state,                  # IN/OUT (B, H)
-            floating[:, ::1] prev_out):              # IN/OUT (B, H), mask path only
+            floating[:, ::1] prev_out,               # IN/OUT (B, H), mask path only
+            floating[:, ::1] work):                  # WORK (B, H), recurrent dropout only
     """Run rnn_forward with the GIL released. Shapes are trusted (functional checks)."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
     cdef const floating *bias_p = &bias[0] if bias is not None else NULL
@@ -244,7 +272,9 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
         csr = fr_ftz_on()
         rnn_forward(B, T, D, H, &x[0, 0, 0] if D > 0 else NULL, &kernel[0, 0] if D > 0 else NULL,
                     &recurrent_kernel[0, 0], bias_p, mask_p, zero_output, act,
-                    &out[0, 0, 0], &state[0, 0], prev_p)
+                    &rec_drop[0, 0] if rec_drop is not None else NULL,
+                    &out[0, 0, 0], &state[0, 0], prev_p,
+                    &work[0, 0] if work is not None else NULL)
         fr_ftz_restore(csr)
 
 
@@ -257,6 +287,7 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
              const floating[:, ::1] d_last,           # IN  (B, H) or None
              const unsigned char[:, ::1] mask,        # IN  (B, T) or None
              bint zero_output, int act,
+             const floating[:, ::1] rec_drop,         # IN  (B, H) or None
              floating[:, :, ::1] dx,                  # OUT (B, T, D)
              floating[:, ::1] d_kernel,               # OUT (D, H)
              floating[:, ::1] d_recurrent,            # OUT (H, H)
@@ -280,6 +311,7 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
                      &d_out[0, 0, 0] if d_out is not None else NULL,
                      &d_last[0, 0] if d_last is not None else NULL,
                      &mask[0, 0] if mask is not None else NULL, zero_output, act,
+                     &rec_drop[0, 0] if rec_drop is not None else NULL,
                      &dx[0, 0, 0], &d_kernel[0, 0], &d_recurrent[0, 0],
                      &d_bias[0] if d_bias is not None else NULL, &d_h0[0, 0],
                      &d_pre[0, 0, 0], &h_prev[0, 0, 0], &d_carry[0, 0], &d_state_new[0, 0])

@@ -1,0 +1,22 @@
+"""fastrnn: a small, fast SimpleRNN for CPU with Keras's API and a Cython kernel.
+
+    from fastrnn.models import Sequential
+    from fastrnn.layers import SimpleRNN, Bidirectional, Dense
+"""
+from . import _kernel  # the compiled kernel; fails loudly if the build is missing
+from . import activations, functional, initializers, layers, models, utils
+from .layers import Bidirectional, Dense, Input, SimpleRNN
+from .models import Sequential
+from .utils import set_random_seed
+
+__version__ = "0.1.0"
+__all__ = ["SimpleRNN", "Bidirectional", "Dense", "Input", "Sequential", "set_random_seed",
+           "functional", "layers", "models", "activations", "initializers", "utils"]
+
+
+def __getattr__(name):
+    # losses, optimizers, metrics and callbacks load on first use
+    if name in ("losses", "optimizers", "metrics", "callbacks", "reference"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'fastrnn' has no attribute {name!r}")
