@@ -340,11 +340,12 @@ class Sequential:
         return values[0] if len(values) == 1 else values
 
     def train_on_batch(self, x, y, return_dict=False):
-        """One optimizer step on (x, y). Like Keras 3 it returns the running mean of the
-        losses (and metrics) since the last ``reset_metrics()``, computed before the update."""
+        """One optimizer step on (x, y); returns that batch's loss (and metrics), computed
+        before the update, as Keras 3 does."""
         self._require_compiled("train_on_batch")
         x, y = self._check_xy(x, y, "train_on_batch")
         self.stop_training = False
+        self.reset_metrics()
         self._train_step(x, y, "train_on_batch")
         return self._return(self._logs(), return_dict)
 
