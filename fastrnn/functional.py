@@ -73,8 +73,16 @@ def _check_weights(kernel, recurrent_kernel, bias, D, dtype):
     return kernel, recurrent_kernel, bias, H
 
 
-def _check_x(x, dtype, copy_ok=True):
-    arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+def _check_x(x):
+    try:
+        arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError("Argument `x` must be an array of shape (batch, timesteps, "
+                        f"features), got {type(x).__name__}: {exc}") from None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) \
+            or np.iscomplexobj(arr):
+        raise TypeError("Argument `x` must be a real numeric array of shape (batch, "
+                        f"timesteps, features), got dtype {arr.dtype}.")
     if arr.ndim != 3:
         raise ValueError("Argument `x` must be a 3-D array of shape (batch, timesteps, "
                          f"features), got an array of shape {np.shape(arr)}.")
@@ -172,7 +180,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     """
     dtype = _dtype_of(kernel)
     act = _activation_code(activation)
-    x, B, T, D = _check_x(x, dtype)
+    x, B, T, D = _check_x(x)
     kernel, recurrent_kernel, bias, H = _check_weights(kernel, recurrent_kernel, bias, D, dtype)
     _check_sizes(B, T, D, H)
     state = _check_state(initial_state, "initial_state", B, H, dtype).copy()
@@ -225,7 +233,7 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     """
     dtype = _dtype_of(kernel)
     act = _activation_code(activation)
-    x, B, T, D = _check_x(x, dtype)
+    x, B, T, D = _check_x(x)
     kernel, recurrent_kernel, _, H = _check_weights(kernel, recurrent_kernel, None, D, dtype)
     _check_sizes(B, T, D, H)
     seq = _as_array(sequences, "sequences", dtype, f"{(B, T, H)}", 3)

@@ -124,9 +124,16 @@ class Layer:
         return []
 
     def get_weights(self):
+        self._build_declared()
         return [w.copy() for w in self.weights]
 
+    def _build_declared(self):
+        """Build from the declared input shape, if any (Keras builds these on first use)."""
+        if not self.built and self.batch_input_shape is not None:
+            self.build(self.batch_input_shape)
+
     def set_weights(self, weights):
+        self._build_declared()
         own = self.weights
         weights = list(weights)
         if len(weights) != len(own):
@@ -141,6 +148,7 @@ class Layer:
             w[...] = np.asarray(new, dtype=w.dtype)
 
     def count_params(self):
+        self._build_declared()
         if not self.built:
             raise ValueError(f"Layer `{self.name}` is not built yet, so it has no weights to "
                              "count; call it on data or call `build(input_shape)` first.")

@@ -22,8 +22,8 @@ from keras_spec import build, build_optimizer, fixture_paths, load, numbered
 
 PATHS = fixture_paths("train_")
 
-# float32 throughout; fit runs 4-6 optimizer steps, so allow a little more drift.
-TOL = {"train_on_batch": 1e-5, "fit": 1e-4}
+# float32 throughout (rtol = atol); at the time of writing every case agrees to 1e-6.
+TOL = {"train_on_batch": 1e-5, "fit": 1e-5}
 
 
 def _compiled(path):
