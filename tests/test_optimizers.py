@@ -1,19 +1,15 @@
 """fastrnn.optimizers against hand-written update loops from Keras's documentation."""
-import os
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from fastrnn import optimizers
+from pure_modules import load
+
+optimizers, = load("optimizers")
 
 # learning rates exactly representable in float32, so float64 references need no rounding
 LR = 0.125
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(int(os.environ.get("FASTRNN_SEED", "0")))
 
 
 def make_problem(rng, steps=6, dtype=np.float64):
