@@ -3,11 +3,15 @@
 FASTRNN_DEBUG=1 builds with bounds checking and assertions back on.
 """
 import os
+import sys
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
+# The kernel splits a batch across threads with OpenMP where the compiler has it (GCC on
+# Linux); elsewhere prange runs serially.
+OPENMP = ["-fopenmp"] if sys.platform.startswith("linux") else []
 DEBUG = os.environ.get("FASTRNN_DEBUG", "") not in ("", "0")
 
 directives = {
@@ -22,11 +26,12 @@ directives = {
 extensions = [
     Extension(
         "_kernel",  # installed as fastrnn._kernel (ext_package)
-        sources=["src/_kernel.pyx", "src/_act_impl.c"],
+        sources=["src/_kernel.pyx", "src/_act_impl.c", "src/_gemm_impl.c"],
         include_dirs=["src", np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # Portable: no -march=native; AVX-512/AVX2 clones are picked at run time.
-        extra_compile_args=["-O3"] if not DEBUG else ["-O0", "-g"],
+        extra_compile_args=(["-O3"] if not DEBUG else ["-O0", "-g"]) + OPENMP,
+        extra_link_args=OPENMP,
     ),
 ]
 

@@ -6,6 +6,7 @@ layers, names or configs.
 
     h_t = act(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)
 """
+import os
 from collections import namedtuple
 
 import numpy as np
@@ -13,7 +14,8 @@ import numpy as np
 from . import _kernel
 from .activations import RECURRENT
 
-__all__ = ["simple_rnn_forward", "simple_rnn_backward", "RNNGradients"]
+__all__ = ["simple_rnn_forward", "simple_rnn_backward", "RNNGradients", "set_num_threads",
+           "get_num_threads"]
 
 RNNGradients = namedtuple(
     "RNNGradients", ["x", "kernel", "recurrent_kernel", "bias", "initial_state"])
@@ -23,6 +25,35 @@ _ACT_CODES = _kernel.ACTIVATIONS
 # this many bytes of output, so memory stays bounded however long T is.
 CHUNK_BYTES = 16 << 20
 _INT_MAX = 2**31 - 1
+# The packed AVX2/FMA microkernel where the CPU has it; BLAS (SciPy's) otherwise.
+_PACKED = _kernel.simd()
+_threads = {"n": None}
+
+
+def set_num_threads(n):
+    """Threads the kernel splits a batch across (default: FASTRNN_NUM_THREADS, else
+    the CPUs this process may use). BLAS keeps its own setting."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))
+                          or n < 1):
+        raise ValueError("Received an invalid value for argument `n`, expected a positive "
+                         f"integer or None, got {n!r}.")
+    _threads["n"] = None if n is None else int(n)
+
+
+def get_num_threads():
+    if _threads["n"] is not None:
+        return _threads["n"]
+    env = os.environ.get("FASTRNN_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _packed(weights, transpose=False):
+    return _kernel.pack(weights, transpose) if _PACKED else None
 
 
 def _dtype_of(kernel):
@@ -190,6 +221,8 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     x = _apply_dropout(x, dropout_mask, B, D, dtype)
     rec_drop, work = _recurrent_dropout(recurrent_dropout_mask, B, H, dtype)
 
+    packs = dict(kernel_packed=_packed(kernel), rk_packed=_packed(recurrent_kernel),
+                 num_threads=get_num_threads())
     step_bytes = max(1, B * H * np.dtype(dtype).itemsize)
     chunk = T if return_sequences else max(1, min(T, CHUNK_BYTES // step_bytes))
     if chunk == T:
@@ -197,7 +230,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
         ms = _time_slice(mask8, 0, T, go_backwards, np.uint8) if mask8 is not None else None
         out = np.empty((B, T, H), dtype)
         _kernel.forward(xs, kernel, recurrent_kernel, bias, ms, zero_output, act,
-                        rec_drop, out, state, prev_out, work)
+                        rec_drop, out, state, prev_out, work, **packs)
         if return_sequences:
             return out, state
         return np.ascontiguousarray(out[:, -1]), state
@@ -208,7 +241,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
         ms = _time_slice(mask8, t0, t1, go_backwards, np.uint8) if mask8 is not None else None
         o = out if t1 - t0 == chunk else np.empty((B, t1 - t0, H), dtype)
         _kernel.forward(xs, kernel, recurrent_kernel, bias, ms, zero_output, act,
-                        rec_drop, o, state, prev_out, work)
+                        rec_drop, o, state, prev_out, work, **packs)
     return np.ascontiguousarray(o[:, -1]), state
 
 
@@ -264,7 +297,8 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     _kernel.backward(xs, kernel, recurrent_kernel, h0, seq, d_seq, d_last, ms,
                      bool(zero_output_for_mask), act, rec_drop, dx, dk, dr, db, dh0,
                      np.empty((B, T, H), dtype), np.empty((B, T, H), dtype),
-                     np.empty((B, H), dtype), np.empty((B, H), dtype))
+                     np.empty((B, H), dtype), np.empty((B, H), dtype),
+                     rkT_packed=_packed(recurrent_kernel, True), num_threads=get_num_threads())
     if go_backwards:
         dx = np.ascontiguousarray(dx[:, ::-1])
     if dropout_mask is not None:

@@ -17,21 +17,37 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                floating beta, floating *c, int ldc) noexcept nogil
 
 # One direction of the Elman recurrence over (B, T) rows; see _kernel.pyx.
+cdef extern from "_gemm.h" nogil:
+    Py_ssize_t fr_packed_size_f32(int k, int n)
+    Py_ssize_t fr_packed_size_f64(int k, int n)
+    void fr_pack_f32(int trans, int k, int n, const float *b, int ldb, float *bp)
+    void fr_pack_f64(int trans, int k, int n, const double *b, int ldb, double *bp)
+    void fr_gemm_packed_f32(int m, int n, int k, const float *a, int lda, const float *bp,
+                            float *c, int ldc)
+    void fr_gemm_packed_f64(int m, int n, int k, const double *a, int lda,
+                            const double *bp, double *c, int ldc)
+    int fr_gemm_simd()
+
+# One direction of the Elman recurrence over (B, T) rows; see _kernel.pyx.
 cdef void rnn_forward(int B, int T, int D, int H,
                       const floating *x, const floating *kernel,
                       const floating *recurrent_kernel, const floating *bias,
                       const unsigned char *mask, bint zero_output, int act,
-                      const floating *rec_drop,
+                      const floating *rec_drop, const floating *kernel_packed,
+                      const floating *rk_packed,
                       floating *out, floating *state, floating *prev_out,
                       floating *work) noexcept nogil
 
-cdef void rnn_backward(int B, int T, int D, int H,
-                       const floating *x, const floating *kernel,
-                       const floating *recurrent_kernel, const floating *h0,
-                       const floating *out, const floating *d_out, const floating *d_last,
-                       const unsigned char *mask, bint zero_output, int act,
-                       const floating *rec_drop,
-                       floating *dx, floating *d_kernel, floating *d_recurrent,
-                       floating *d_bias, floating *d_h0,
-                       floating *d_pre, floating *h_prev, floating *d_carry,
-                       floating *d_state_new) noexcept nogil
+cdef void rnn_backward_steps(int B, int T, int H,
+                             const floating *recurrent_kernel, const floating *rkT_packed,
+                             const floating *h0, const floating *out,
+                             const floating *d_out, const floating *d_last,
+                             const unsigned char *mask, bint zero_output, int act,
+                             const floating *rec_drop, floating *d_h0,
+                             floating *d_pre, floating *h_prev, floating *d_carry,
+                             floating *d_state_new) noexcept nogil
+
+cdef void rnn_backward_merge(int B, int T, int D, int H, const floating *x,
+                             const floating *kernel, const floating *d_pre,
+                             const floating *h_prev, floating *dx, floating *d_kernel,
+                             floating *d_recurrent, floating *d_bias) noexcept nogil

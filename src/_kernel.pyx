@@ -10,7 +10,10 @@ Time runs along axis 1 in *processing order*: ``go_backwards`` is handled
 by the caller, which hands over the time-reversed input.
 """
 from cython cimport floating
+from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
+
+import numpy as np
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 # Below this many multiply-adds (m*n*k) our own loops beat the BLAS call.
@@ -74,14 +77,31 @@ cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
               &beta, c, &ldc)
 
 
+cdef inline void mm_acc(int m, int n, int k, const floating *a, int lda,
+                        const floating *bp, const floating *b, int ldb, bint trans_b,
+                        floating *c, int ldc) noexcept nogil:
+    """C += A @ op(B): the packed microkernel when bp is given, else BLAS."""
+    if bp != NULL:
+        if floating is float:
+            fr_gemm_packed_f32(m, n, k, a, lda, bp, c, ldc)
+        else:
+            fr_gemm_packed_f64(m, n, k, a, lda, bp, c, ldc)
+    else:
+        gemm(False, trans_b, m, n, k, <floating>1, a, lda, b, ldb, <floating>1, c, ldc)
+
+
 cdef void rnn_forward(int B, int T, int D, int H,
                       const floating *x, const floating *kernel,
                       const floating *recurrent_kernel, const floating *bias,
                       const unsigned char *mask, bint zero_output, int act,
-                      const floating *rec_drop,
+                      const floating *rec_drop, const floating *kernel_packed,
+                      const floating *rk_packed,
                       floating *out, floating *state, floating *prev_out,
                       floating *work) noexcept nogil:
-    """Forward over x (B, T, D) into out (B, T, H).
+    """Forward over x (B, T, D) into out (B, T, H). Rows of the batch are independent,
+    so a sub-batch is run by offsetting every per-row pointer.
+
+    kernel_packed, rk_packed: the weights packed for the microkernel, or NULL for BLAS.
 
     rec_drop (B, H) or NULL: recurrent dropout, h_prev * rec_drop feeds the product
     (through the workspace work (B, H)).
@@ -95,13 +115,13 @@ cdef void rnn_forward(int B, int T, int D, int H,
     cdef int ld = T * H, ldh
     cdef floating *o
     cdef const floating *h_p
-    cdef floating beta = 0
     # out = bias; out += x @ kernel          (one GEMM over all B*T rows)
     if bias != NULL:
         for r in range(rows):
             memcpy(out + r * H, bias, H * sizeof(floating))
-        beta = 1
-    gemm(False, False, <int>rows, H, D, <floating>1, x, D, kernel, H, beta, out, H)
+    else:
+        memset(out, 0, rows * H * sizeof(floating))
+    mm_acc(<int>rows, H, D, x, D, kernel_packed, kernel, H, False, out, H)
     for t in range(T):
         o = out + t * H
         # o[b] += h_prev[b] @ recurrent_kernel, h_prev read in place from out
@@ -118,8 +138,7 @@ cdef void rnn_forward(int B, int T, int D, int H,
                     work[b * H + j] = h_p[b * ldh + j] * rec_drop[b * H + j]
             h_p = work
             ldh = H
-        gemm(False, False, B, H, H, <floating>1, h_p, ldh, recurrent_kernel, H,
-             <floating>1, o, ld)
+        mm_acc(B, H, H, h_p, ldh, rk_packed, recurrent_kernel, H, False, o, ld)
         # o = act(o)
         if T == 1:
             act_inplace(act, o, <Py_ssize_t>B * H)
@@ -141,28 +160,26 @@ cdef void rnn_forward(int B, int T, int D, int H,
             memcpy(state + b * H, out + b * ld + (T - 1) * H, H * sizeof(floating))
 
 
-cdef void rnn_backward(int B, int T, int D, int H,
-                       const floating *x, const floating *kernel,
-                       const floating *recurrent_kernel, const floating *h0,
-                       const floating *out, const floating *d_out, const floating *d_last,
-                       const unsigned char *mask, bint zero_output, int act,
-                       const floating *rec_drop,
-                       floating *dx, floating *d_kernel, floating *d_recurrent,
-                       floating *d_bias, floating *d_h0,
-                       floating *d_pre, floating *h_prev, floating *d_carry,
-                       floating *d_state_new) noexcept nogil:
-    """Backpropagation through time for rnn_forward.
+cdef void rnn_backward_steps(int B, int T, int H,
+                             const floating *recurrent_kernel, const floating *rkT_packed,
+                             const floating *h0, const floating *out,
+                             const floating *d_out, const floating *d_last,
+                             const unsigned char *mask, bint zero_output, int act,
+                             const floating *rec_drop, floating *d_h0,
+                             floating *d_pre, floating *h_prev, floating *d_carry,
+                             floating *d_state_new) noexcept nogil:
+    """The per-step half of BPTT, for a batch (or an independent sub-batch).
 
-    d_out (B, T, H) and d_last (B, H) are the upstream gradients (either may be
-    NULL). Writes dx (B, T, D), d_kernel (D, H), d_recurrent (H, H), d_bias (H,)
-    unless NULL, d_h0 (B, H). Workspaces: d_pre and h_prev (B, T, H), d_carry and
-    d_state_new (B, H).
+    d_out (B, T, H) and d_last (B, H) are the upstream gradients (either may be NULL).
+    Writes d_pre (B, T, H), the gradient of the pre-activations; h_prev (B, T, H), the
+    state each step read (times rec_drop); d_h0 (B, H). rkT_packed: recurrent_kernel.T
+    packed for the microkernel, or NULL for BLAS. Workspaces d_carry, d_state_new (B, H).
     """
-    cdef Py_ssize_t rows = <Py_ssize_t>B * T
     cdef Py_ssize_t b, t, j, r
     cdef int ld = T * H
     cdef floating *g
     cdef floating *dh
+    cdef floating *target
     cdef const floating *src
     cdef const floating *y
     cdef bint on
@@ -202,15 +219,14 @@ cdef void rnn_backward(int B, int T, int D, int H,
                     for j in range(H):
                         d_carry[b * H + j] = d_carry[b * H + j] + src[j]
         # dH = (g @ recurrent_kernel.T) * rec_drop      (the only product per step)
+        target = d_h0 if mask == NULL else d_state_new
+        memset(target, 0, <Py_ssize_t>B * H * sizeof(floating))
+        mm_acc(B, H, H, d_pre + t * H, ld, rkT_packed, recurrent_kernel, H, True, target, H)
         if mask == NULL:
-            gemm(False, True, B, H, H, <floating>1, d_pre + t * H, ld,
-                 recurrent_kernel, H, <floating>0, d_h0, H)
             if rec_drop != NULL:
                 for r in range(<Py_ssize_t>B * H):
                     d_h0[r] = d_h0[r] * rec_drop[r]
         else:
-            gemm(False, True, B, H, H, <floating>1, d_pre + t * H, ld,
-                 recurrent_kernel, H, <floating>0, d_state_new, H)
             for b in range(B):
                 if mask[b * T + t]:
                     if rec_drop != NULL:
@@ -218,7 +234,7 @@ cdef void rnn_backward(int B, int T, int D, int H,
                             d_h0[b * H + j] = d_state_new[b * H + j] * rec_drop[b * H + j]
                     else:
                         memcpy(d_h0 + b * H, d_state_new + b * H, H * sizeof(floating))
-    # h_prev[b, t] = state before step t
+    # h_prev[b, t] = state before step t (times the recurrent dropout mask)
     for b in range(B):
         src = h0 + b * H if h0 != NULL else NULL
         for t in range(T):
@@ -231,7 +247,15 @@ cdef void rnn_backward(int B, int T, int D, int H,
                     h_prev[b * ld + t * H + j] = h_prev[b * ld + t * H + j] * rec_drop[b * H + j]
             if mask == NULL or mask[b * T + t]:
                 src = out + b * ld + t * H
-    # merged products over all B*T rows
+
+
+cdef void rnn_backward_merge(int B, int T, int D, int H, const floating *x,
+                             const floating *kernel, const floating *d_pre,
+                             const floating *h_prev, floating *dx, floating *d_kernel,
+                             floating *d_recurrent, floating *d_bias) noexcept nogil:
+    """The merged half of BPTT: three GEMMs over all B*T rows, after the time loop."""
+    cdef Py_ssize_t rows = <Py_ssize_t>B * T
+    cdef Py_ssize_t r, j
     # d_recurrent = h_prev.T @ d_pre ; d_kernel = x.T @ d_pre ; dx = d_pre @ kernel.T
     gemm(True, False, H, H, <int>rows, <floating>1, h_prev, H, d_pre, H, <floating>0,
          d_recurrent, H)
@@ -249,6 +273,38 @@ cdef void rnn_backward(int B, int T, int D, int H,
 
 # ---------------------------------------------------------------- Python entry points
 
+# Below this many multiply-adds per call, one thread beats starting two.
+cdef long long PARALLEL_MIN_WORK = 2000000
+
+
+def simd():
+    """True when the AVX2+FMA microkernel runs on this CPU."""
+    return bool(fr_gemm_simd())
+
+
+def pack(const floating[:, ::1] b, bint transpose=False):
+    """Pack a weight matrix (k, n) -- or b.T with transpose -- for the microkernel."""
+    cdef int k = b.shape[1] if transpose else b.shape[0]
+    cdef int n = b.shape[0] if transpose else b.shape[1]
+    if floating is float:
+        packed = np.empty(fr_packed_size_f32(k, n), np.float32)
+    else:
+        packed = np.empty(fr_packed_size_f64(k, n), np.float64)
+    cdef floating[::1] p = packed
+    with nogil:
+        if floating is float:
+            fr_pack_f32(transpose, k, n, &b[0, 0], b.shape[1], &p[0])
+        else:
+            fr_pack_f64(transpose, k, n, &b[0, 0], b.shape[1], &p[0])
+    return packed
+
+
+cdef inline int _threads(int requested, int B, long long work) noexcept nogil:
+    if requested <= 1 or B < 2 or work < PARALLEL_MIN_WORK:
+        return 1
+    return requested if requested < B else B
+
+
 def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
             const floating[:, ::1] kernel,           # IN  (D, H)
             const floating[:, ::1] recurrent_kernel, # IN  (H, H)
@@ -259,22 +315,42 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
             floating[:, :, ::1] out,                 # OUT (B, T, H)
             floating[:, ::1] state,                  # IN/OUT (B, H)
             floating[:, ::1] prev_out,               # IN/OUT (B, H), mask path only
-            floating[:, ::1] work):                  # WORK (B, H), recurrent dropout only
-    """Run rnn_forward with the GIL released. Shapes are trusted (functional checks)."""
+            floating[:, ::1] work,                   # WORK (B, H), recurrent dropout only
+            const floating[::1] kernel_packed=None,  # IN  pack(kernel), or None: BLAS
+            const floating[::1] rk_packed=None,      # IN  pack(recurrent_kernel)
+            int num_threads=1):
+    """Run rnn_forward with the GIL released, on up to num_threads batch slices at once.
+    Shapes are trusted (functional checks)."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
     cdef const floating *bias_p = &bias[0] if bias is not None else NULL
-    cdef const unsigned char *mask_p = &mask[0, 0] if mask is not None and B * T > 0 else NULL
-    cdef floating *prev_p = &prev_out[0, 0] if prev_out is not None and B > 0 else NULL
+    cdef const unsigned char *mask_p = &mask[0, 0] if mask is not None else NULL
+    cdef const floating *drop_p = &rec_drop[0, 0] if rec_drop is not None else NULL
+    cdef floating *prev_p = &prev_out[0, 0] if prev_out is not None else NULL
+    cdef floating *work_p = &work[0, 0] if work is not None else NULL
+    cdef const floating *kp = &kernel_packed[0] if kernel_packed is not None else NULL
+    cdef const floating *rp = &rk_packed[0] if rk_packed is not None else NULL
+    cdef int nt = _threads(num_threads, B, <long long>B * T * H * (D + H))
+    cdef int i, b0, b1
     cdef unsigned int csr
-    if B == 0 or T == 0 or H == 0:
+    if B == 0:
         return
-    with nogil:
+    if nt == 1:
+        with nogil:
+            csr = fr_ftz_on()
+            rnn_forward(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
+                        bias_p, mask_p, zero_output, act, drop_p, kp, rp, &out[0, 0, 0],
+                        &state[0, 0], prev_p, work_p)
+            fr_ftz_restore(csr)
+        return
+    for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+        b0 = <int>((<long long>i * B) // nt)
+        b1 = <int>((<long long>(i + 1) * B) // nt)
         csr = fr_ftz_on()
-        rnn_forward(B, T, D, H, &x[0, 0, 0] if D > 0 else NULL, &kernel[0, 0] if D > 0 else NULL,
-                    &recurrent_kernel[0, 0], bias_p, mask_p, zero_output, act,
-                    &rec_drop[0, 0] if rec_drop is not None else NULL,
-                    &out[0, 0, 0], &state[0, 0], prev_p,
-                    &work[0, 0] if work is not None else NULL)
+        rnn_forward(b1 - b0, T, D, H, &x[b0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
+                    bias_p, mask_p + b0 * T if mask_p != NULL else NULL, zero_output, act,
+                    drop_p + b0 * H if drop_p != NULL else NULL, kp, rp, &out[b0, 0, 0],
+                    &state[b0, 0], prev_p + b0 * H if prev_p != NULL else NULL,
+                    work_p + b0 * H if work_p != NULL else NULL)
         fr_ftz_restore(csr)
 
 
@@ -296,25 +372,50 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
              floating[:, :, ::1] d_pre,               # WORK (B, T, H)
              floating[:, :, ::1] h_prev,              # WORK (B, T, H)
              floating[:, ::1] d_carry,                # WORK (B, H)
-             floating[:, ::1] d_state_new):           # WORK (B, H)
-    """Run rnn_backward with the GIL released. Shapes are trusted (functional checks)."""
+             floating[:, ::1] d_state_new,            # WORK (B, H)
+             const floating[::1] rkT_packed=None,     # IN  pack(recurrent_kernel, True)
+             int num_threads=1):
+    """Run BPTT with the GIL released: the time loop on up to num_threads batch slices
+    at once, then the merged products. Shapes are trusted (functional checks)."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
+    cdef const floating *h0_p = &h0[0, 0] if h0 is not None else NULL
+    cdef const floating *dout_p = &d_out[0, 0, 0] if d_out is not None else NULL
+    cdef const floating *dlast_p = &d_last[0, 0] if d_last is not None else NULL
+    cdef const unsigned char *mask_p = &mask[0, 0] if mask is not None else NULL
+    cdef const floating *drop_p = &rec_drop[0, 0] if rec_drop is not None else NULL
+    cdef const floating *rp = &rkT_packed[0] if rkT_packed is not None else NULL
+    cdef int nt = _threads(num_threads, B, <long long>B * T * H * H)
+    cdef int i, b0, b1
     cdef unsigned int csr
-    if B == 0 or T == 0 or H == 0:
+    if B == 0:
         return
-    if D == 0:
-        raise ValueError("the kernel needs at least one input feature")
+    if nt == 1:
+        with nogil:
+            csr = fr_ftz_on()
+            rnn_backward_steps(B, T, H, &recurrent_kernel[0, 0], rp, h0_p, &out[0, 0, 0],
+                               dout_p, dlast_p, mask_p, zero_output, act, drop_p,
+                               &d_h0[0, 0], &d_pre[0, 0, 0], &h_prev[0, 0, 0],
+                               &d_carry[0, 0], &d_state_new[0, 0])
+            fr_ftz_restore(csr)
+    else:
+        for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+            b0 = <int>((<long long>i * B) // nt)
+            b1 = <int>((<long long>(i + 1) * B) // nt)
+            csr = fr_ftz_on()
+            rnn_backward_steps(b1 - b0, T, H, &recurrent_kernel[0, 0], rp,
+                               h0_p + b0 * H if h0_p != NULL else NULL, &out[b0, 0, 0],
+                               dout_p + <Py_ssize_t>b0 * T * H if dout_p != NULL else NULL,
+                               dlast_p + b0 * H if dlast_p != NULL else NULL,
+                               mask_p + b0 * T if mask_p != NULL else NULL, zero_output,
+                               act, drop_p + b0 * H if drop_p != NULL else NULL,
+                               &d_h0[b0, 0], &d_pre[b0, 0, 0], &h_prev[b0, 0, 0],
+                               &d_carry[b0, 0], &d_state_new[b0, 0])
+            fr_ftz_restore(csr)
     with nogil:
         csr = fr_ftz_on()
-        rnn_backward(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
-                     &h0[0, 0] if h0 is not None else NULL, &out[0, 0, 0],
-                     &d_out[0, 0, 0] if d_out is not None else NULL,
-                     &d_last[0, 0] if d_last is not None else NULL,
-                     &mask[0, 0] if mask is not None else NULL, zero_output, act,
-                     &rec_drop[0, 0] if rec_drop is not None else NULL,
-                     &dx[0, 0, 0], &d_kernel[0, 0], &d_recurrent[0, 0],
-                     &d_bias[0] if d_bias is not None else NULL, &d_h0[0, 0],
-                     &d_pre[0, 0, 0], &h_prev[0, 0, 0], &d_carry[0, 0], &d_state_new[0, 0])
+        rnn_backward_merge(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &d_pre[0, 0, 0],
+                           &h_prev[0, 0, 0], &dx[0, 0, 0], &d_kernel[0, 0],
+                           &d_recurrent[0, 0], &d_bias[0] if d_bias is not None else NULL)
         fr_ftz_restore(csr)
 
 

@@ -1,0 +1,26 @@
+/* A small packed GEMM for the recurrence's shapes: C (m x n) += A (m x k) @ B (k x n).
+ *
+ * B is packed once (fr_pack_*) into column panels of NR columns, zero-padded, so the
+ * per-timestep product reads the weights from a cache-friendly copy instead of letting
+ * BLAS re-pack them every step. All matrices row-major; A and C take a leading dimension.
+ * The AVX2+FMA version is chosen at run time; a portable version is always there.
+ */
+#ifndef FASTRNN_GEMM_H
+#define FASTRNN_GEMM_H
+#include <stddef.h>
+
+#define FR_NR_F32 16
+#define FR_NR_F64 8
+
+ptrdiff_t fr_packed_size_f32(int k, int n);
+ptrdiff_t fr_packed_size_f64(int k, int n);
+/* trans=0: b is (k, n) with row stride ldb; trans=1: b is (n, k) and B = b^T. */
+void fr_pack_f32(int trans, int k, int n, const float *b, int ldb, float *bp);
+void fr_pack_f64(int trans, int k, int n, const double *b, int ldb, double *bp);
+void fr_gemm_packed_f32(int m, int n, int k, const float *a, int lda, const float *bp,
+                        float *c, int ldc);
+void fr_gemm_packed_f64(int m, int n, int k, const double *a, int lda, const double *bp,
+                        double *c, int ldc);
+/* 1 where the AVX2+FMA kernels run, 0 for the portable ones. */
+int fr_gemm_simd(void);
+#endif

@@ -1,0 +1,167 @@
+/* See _gemm.h. Plain C with GCC vector extensions; no Python. */
+#include <string.h>
+#include "_gemm.h"
+
+#define MC 96         /* rows per block: A block stays in L2 while panels sweep over it */
+
+typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
+typedef double v4d __attribute__((vector_size(32), aligned(8), may_alias));
+
+ptrdiff_t fr_packed_size_f32(int k, int n) {
+    return (ptrdiff_t)((n + FR_NR_F32 - 1) / FR_NR_F32) * FR_NR_F32 * (k > 0 ? k : 1);
+}
+ptrdiff_t fr_packed_size_f64(int k, int n) {
+    return (ptrdiff_t)((n + FR_NR_F64 - 1) / FR_NR_F64) * FR_NR_F64 * (k > 0 ? k : 1);
+}
+
+/* bp[panel][p][j] = B[p, panel*NR + j], zero past n */
+#define DEFINE_PACK(NAME, T, NR)                                                   \
+void NAME(int trans, int k, int n, const T *b, int ldb, T *bp) {                  \
+    int panels = (n + NR - 1) / NR;                                                \
+    for (int jp = 0; jp < panels; jp++) {                                          \
+        T *dst = bp + (ptrdiff_t)jp * NR * k;                                      \
+        for (int p = 0; p < k; p++) {                                              \
+            for (int j = 0; j < NR; j++) {                                         \
+                int col = jp * NR + j;                                             \
+                T v = 0;                                                           \
+                if (col < n)                                                       \
+                    v = trans ? b[(ptrdiff_t)col * ldb + p] : b[(ptrdiff_t)p * ldb + col]; \
+                dst[(ptrdiff_t)p * NR + j] = v;                                    \
+            }                                                                      \
+        }                                                                          \
+    }                                                                              \
+}
+DEFINE_PACK(fr_pack_f32, float, FR_NR_F32)
+DEFINE_PACK(fr_pack_f64, double, FR_NR_F64)
+
+/* One ROWS x NR tile: acc = A[0:ROWS, :] @ panel; C += acc (only nr columns valid).
+ * ROWS is a compile-time constant so the accumulators live in registers. */
+#define DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, ROWS, KS)                            \
+ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, int lda,   \
+                                              const T *bp, T *c, int ldc) {         \
+    /* KS independent partial sums over k hide the FMA latency for short tiles */   \
+    V acc0[KS][ROWS], acc1[KS][ROWS];                                               \
+    _Pragma("GCC unroll 8")                                                         \
+    for (int s = 0; s < KS; s++)                                                    \
+        _Pragma("GCC unroll 8")                                                     \
+        for (int i = 0; i < ROWS; i++) { acc0[s][i] = (V){0}; acc1[s][i] = (V){0}; } \
+    int p = 0;                                                                      \
+    for (; p + KS <= k; p += KS) {                                                  \
+        _Pragma("GCC unroll 8")                                                     \
+        for (int s = 0; s < KS; s++) {                                              \
+            V b0 = *(const V *)(bp + (ptrdiff_t)(p + s) * NR);                      \
+            V b1 = *(const V *)(bp + (ptrdiff_t)(p + s) * NR + W);                  \
+            _Pragma("GCC unroll 8")                                                 \
+            for (int i = 0; i < ROWS; i++) {                                        \
+                T ai = a[(ptrdiff_t)i * lda + p + s];                               \
+                acc0[s][i] += ai * b0;                                              \
+                acc1[s][i] += ai * b1;                                              \
+            }                                                                       \
+        }                                                                           \
+    }                                                                               \
+    for (; p < k; p++) {                                                            \
+        V b0 = *(const V *)(bp + (ptrdiff_t)p * NR);                                \
+        V b1 = *(const V *)(bp + (ptrdiff_t)p * NR + W);                            \
+        _Pragma("GCC unroll 8")                                                     \
+        for (int i = 0; i < ROWS; i++) {                                            \
+            T ai = a[(ptrdiff_t)i * lda + p];                                       \
+            acc0[0][i] += ai * b0;                                                  \
+            acc1[0][i] += ai * b1;                                                  \
+        }                                                                           \
+    }                                                                               \
+    _Pragma("GCC unroll 8")                                                         \
+    for (int s = 1; s < KS; s++)                                                    \
+        _Pragma("GCC unroll 8")                                                     \
+        for (int i = 0; i < ROWS; i++) {                                            \
+            acc0[0][i] += acc0[s][i];                                               \
+            acc1[0][i] += acc1[s][i];                                               \
+        }                                                                           \
+    if (nr == NR) {                                                                 \
+        _Pragma("GCC unroll 8")                                                     \
+        for (int i = 0; i < ROWS; i++) {                                            \
+            T *ci = c + (ptrdiff_t)i * ldc;                                         \
+            *(V *)ci += acc0[0][i];                                                 \
+            *(V *)(ci + W) += acc1[0][i];                                           \
+        }                                                                           \
+    } else {                                                                        \
+        T tmp[2 * W];                                                               \
+        for (int i = 0; i < ROWS; i++) {                                            \
+            T *ci = c + (ptrdiff_t)i * ldc;                                         \
+            *(V *)tmp = acc0[0][i];                                                 \
+            *(V *)(tmp + W) = acc1[0][i];                                           \
+            for (int j = 0; j < nr; j++) ci[j] += tmp[j];                           \
+        }                                                                           \
+    }                                                                               \
+}
+
+/* C += A @ Bp: blocks of MC rows; in each, every panel sweeps the block's tiles. */
+#define DEFINE_GEMM(SUFFIX, ATTR, T, V, W, NR)                                      \
+DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 6, 1)                                           \
+DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 4, 1)                                           \
+DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 2, 2)                                           \
+DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 1, 4)                                           \
+ATTR static void gemm_##SUFFIX(int m, int n, int k, const T *a, int lda,           \
+                               const T *bp, T *c, int ldc) {                       \
+    int panels = (n + NR - 1) / NR;                                                 \
+    for (int i0 = 0; i0 < m; i0 += MC) {                                            \
+        int i1 = i0 + MC < m ? i0 + MC : m;                                         \
+        for (int jp = 0; jp < panels; jp++) {                                       \
+            int nr = n - jp * NR < NR ? n - jp * NR : NR;                           \
+            const T *panel = bp + (ptrdiff_t)jp * NR * k;                           \
+            int i = i0;                                                             \
+            for (; i + 6 <= i1; i += 6)                                             \
+                tile6_##SUFFIX(nr, k, a + (ptrdiff_t)i * lda, lda, panel,           \
+                               c + (ptrdiff_t)i * ldc + jp * NR, ldc);              \
+            if (i + 4 <= i1) {                                                      \
+                tile4_##SUFFIX(nr, k, a + (ptrdiff_t)i * lda, lda, panel,           \
+                               c + (ptrdiff_t)i * ldc + jp * NR, ldc);              \
+                i += 4;                                                             \
+            }                                                                       \
+            if (i + 2 <= i1) {                                                      \
+                tile2_##SUFFIX(nr, k, a + (ptrdiff_t)i * lda, lda, panel,           \
+                               c + (ptrdiff_t)i * ldc + jp * NR, ldc);              \
+                i += 2;                                                             \
+            }                                                                       \
+            if (i < i1)                                                             \
+                tile1_##SUFFIX(nr, k, a + (ptrdiff_t)i * lda, lda, panel,           \
+                               c + (ptrdiff_t)i * ldc + jp * NR, ldc);              \
+        }                                                                           \
+    }                                                                               \
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FR_X86 1
+DEFINE_GEMM(f32_avx2, __attribute__((target("avx2,fma"))), float, v8f, 8, FR_NR_F32)
+DEFINE_GEMM(f64_avx2, __attribute__((target("avx2,fma"))), double, v4d, 4, FR_NR_F64)
+#endif
+DEFINE_GEMM(f32_base, , float, v8f, 8, FR_NR_F32)
+DEFINE_GEMM(f64_base, , double, v4d, 4, FR_NR_F64)
+
+int fr_gemm_simd(void) {
+#ifdef FR_X86
+    static int have = -1;
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return have;
+#else
+    return 0;
+#endif
+}
+
+void fr_gemm_packed_f32(int m, int n, int k, const float *a, int lda, const float *bp,
+                        float *c, int ldc) {
+#ifdef FR_X86
+    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, lda, bp, c, ldc); return; }
+#endif
+    gemm_f32_base(m, n, k, a, lda, bp, c, ldc);
+}
+
+void fr_gemm_packed_f64(int m, int n, int k, const double *a, int lda, const double *bp,
+                        double *c, int ldc) {
+#ifdef FR_X86
+    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, lda, bp, c, ldc); return; }
+#endif
+    gemm_f64_base(m, n, k, a, lda, bp, c, ldc);
+}
