@@ -14,8 +14,8 @@ import numpy as np
 from . import _kernel
 from .activations import RECURRENT
 
-__all__ = ["simple_rnn_forward", "simple_rnn_backward", "RNNGradients", "set_num_threads",
-           "get_num_threads"]
+__all__ = ["simple_rnn_forward", "simple_rnn_backward", "compile_forward", "RNNGradients",
+           "set_num_threads", "get_num_threads"]
 
 RNNGradients = namedtuple(
     "RNNGradients", ["x", "kernel", "recurrent_kernel", "bias", "initial_state"])
@@ -27,7 +27,7 @@ CHUNK_BYTES = 16 << 20
 _INT_MAX = 2**31 - 1
 # The packed AVX2/FMA microkernel where the CPU has it; BLAS (SciPy's) otherwise.
 _PACKED = _kernel.simd()
-_threads = {"n": None}
+_threads = {"n": None, "default": None}
 
 
 def set_num_threads(n):
@@ -43,13 +43,16 @@ def set_num_threads(n):
 def get_num_threads():
     if _threads["n"] is not None:
         return _threads["n"]
-    env = os.environ.get("FASTRNN_NUM_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    if _threads["default"] is None:
+        env = os.environ.get("FASTRNN_NUM_THREADS", "")
+        if env.isdigit() and int(env) > 0:
+            _threads["default"] = int(env)
+        else:
+            try:
+                _threads["default"] = len(os.sched_getaffinity(0))
+            except AttributeError:  # not on Linux
+                _threads["default"] = os.cpu_count() or 1
+    return _threads["default"]
 
 
 def _packed(weights, transpose=False):
@@ -180,6 +183,24 @@ def _time_slice(arr, t0, t1, go_backwards, dtype):
     else:
         part = arr[:, t0:t1]
     return np.ascontiguousarray(part, dtype=dtype)
+
+
+def compile_forward(kernel, recurrent_kernel, bias=None, activation="tanh"):
+    """A lean forward for repeated calls with the same weight arrays.
+
+    The weights are held by reference (in-place updates are seen) and must be
+    C-contiguous, float32 or float64, of one dtype. ``plan(x, num_threads, max_bytes=-1)``
+    returns
+    ``(sequences, last_state)`` as ``simple_rnn_forward`` with no mask, initial state or
+    dropout, or None when ``x`` is not a C-contiguous (batch, timesteps, features) array
+    of the weights' dtype (or the output would pass ``max_bytes``), in which case call
+    ``simple_rnn_forward``.
+    """
+    dtype = _dtype_of(kernel)
+    D = np.shape(kernel)[0]
+    kernel, recurrent_kernel, bias, _ = _check_weights(kernel, recurrent_kernel, bias, D, dtype)
+    return _kernel.Forward(kernel, recurrent_kernel, bias, _activation_code(activation),
+                           _PACKED)
 
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None,

@@ -253,6 +253,7 @@ class SimpleRNN(Layer):
         self.kernel = self.recurrent_kernel = self.bias = None
         self.states = None
         self._cache = None
+        self._fast = None
 
     # -- build
     def build(self, input_shape):
@@ -276,6 +277,8 @@ class SimpleRNN(Layer):
                                              self._rng) if self.use_bias else None)
         self.input_shape = input_shape
         self.built = True
+        self._fast = functional.compile_forward(self.kernel, self.recurrent_kernel, self.bias,
+                                                self.activation)
 
     def _check_features(self, features):
         expected = self.kernel.shape[0]
@@ -328,6 +331,17 @@ class SimpleRNN(Layer):
 
     # -- call
     def __call__(self, inputs, initial_state=None, mask=None, training=False):
+        if (self._fast is not None and initial_state is None and mask is None
+                and not self.stateful and not self.go_backwards
+                and not (training and (self.dropout or
+                                                             self.recurrent_dropout))):
+            # the lean path: checks, allocation and the kernel in one compiled call
+            res = self._fast(inputs, functional.get_num_threads(),
+                             -1 if self.return_sequences else functional.CHUNK_BYTES)
+            if res is not None:
+                seq, state = res
+                out = seq if self.return_sequences else seq[:, -1]
+                return [out, state] if self.return_state else out
         x = self._input_array(inputs)
         if x.ndim != 3:
             raise ValueError(f"Input 0 of layer `{self.name}` is incompatible with the layer: "

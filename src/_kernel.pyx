@@ -13,7 +13,10 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
+cimport numpy as cnp
 import numpy as np
+
+cnp.import_array()
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 # Below this many multiply-adds (m*n*k) our own loops beat the BLAS call.
@@ -416,6 +419,124 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
         rnn_backward_merge(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &d_pre[0, 0, 0],
                            &h_prev[0, 0, 0], &dx[0, 0, 0], &d_kernel[0, 0],
                            &d_recurrent[0, 0], &d_bias[0] if d_bias is not None else NULL)
+        fr_ftz_restore(csr)
+
+
+cdef class Forward:
+    """A lean forward for one set of weights, for the common call: no mask, no initial
+    state, no dropout, x already C-contiguous in the weights' dtype.
+
+    Holds references to the weight arrays (so in-place updates are seen) and packs
+    them into its own buffers on every call, which costs little next to the product.
+    Calling it returns (sequences (B, T, H), last_state (B, H)), or None when x does
+    not qualify (or the output would pass max_bytes) and the caller must take the
+    general path (fastrnn.functional).
+    """
+    cdef cnp.ndarray kernel, recurrent_kernel, bias, kp, rp
+    cdef int D, H, act, typenum
+    cdef bint packed
+
+    def __init__(self, cnp.ndarray kernel, cnp.ndarray recurrent_kernel, bias, int act,
+                 bint packed):
+        if not (cnp.PyArray_IS_C_CONTIGUOUS(kernel) and
+                cnp.PyArray_IS_C_CONTIGUOUS(recurrent_kernel)):
+            raise ValueError("weights must be C-contiguous")
+        self.typenum = cnp.PyArray_TYPE(kernel)
+        if self.typenum not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
+            raise ValueError("weights must be float32 or float64")
+        self.kernel = kernel
+        self.recurrent_kernel = recurrent_kernel
+        self.bias = bias
+        self.D = kernel.shape[0]
+        self.H = kernel.shape[1]
+        self.act = act
+        self.packed = packed
+        if packed:
+            self.kp = pack(kernel)
+            self.rp = pack(recurrent_kernel)
+
+    def __call__(self, x, int num_threads, long long max_bytes=-1):
+        """max_bytes >= 0: return None rather than allocate a larger output."""
+        cdef cnp.ndarray xa
+        cdef cnp.npy_intp dims[3]
+        if type(x) is not np.ndarray:
+            return None
+        xa = <cnp.ndarray>x
+        if (cnp.PyArray_NDIM(xa) != 3 or cnp.PyArray_TYPE(xa) != self.typenum or
+                not cnp.PyArray_IS_C_CONTIGUOUS(xa) or xa.shape[2] != self.D or
+                xa.shape[0] < 1 or xa.shape[1] < 1 or
+                xa.shape[0] * xa.shape[1] > 2**31 - 1 or
+                xa.shape[1] * max(self.D, self.H) > 2**31 - 1):
+            return None
+        if max_bytes >= 0 and (<long long>xa.shape[0] * xa.shape[1] * self.H *
+                               cnp.PyArray_ITEMSIZE(xa) > max_bytes):
+            return None
+        dims[0] = xa.shape[0]
+        dims[1] = xa.shape[1]
+        dims[2] = self.H
+        out = cnp.PyArray_EMPTY(3, dims, self.typenum, 0)
+        dims[1] = self.H
+        state = cnp.PyArray_ZEROS(2, dims, self.typenum, 0)
+        self._run(xa, out, state, num_threads)
+        return out, state
+
+    cdef void _run(self, cnp.ndarray x, cnp.ndarray out, cnp.ndarray state,
+                   int num_threads) noexcept:
+        cdef int B = x.shape[0], T = x.shape[1]
+        cdef void *b = NULL
+        cdef void *kp = NULL
+        cdef void *rp = NULL
+        cdef int nt = _threads(num_threads, B, <long long>B * T * self.H * (self.D + self.H))
+        if self.bias is not None:
+            b = cnp.PyArray_DATA(<cnp.ndarray>self.bias)
+        if self.packed:
+            kp = cnp.PyArray_DATA(self.kp)
+            rp = cnp.PyArray_DATA(self.rp)
+        if self.typenum == cnp.NPY_FLOAT32:
+            with nogil:
+                lean_forward(<const float *>cnp.PyArray_DATA(x),
+                             <const float *>cnp.PyArray_DATA(self.kernel),
+                             <const float *>cnp.PyArray_DATA(self.recurrent_kernel),
+                             <const float *>b, <float *>kp, <float *>rp,
+                             <float *>cnp.PyArray_DATA(out), <float *>cnp.PyArray_DATA(state),
+                             B, T, self.D, self.H, self.act, nt)
+        else:
+            with nogil:
+                lean_forward(<const double *>cnp.PyArray_DATA(x),
+                             <const double *>cnp.PyArray_DATA(self.kernel),
+                             <const double *>cnp.PyArray_DATA(self.recurrent_kernel),
+                             <const double *>b, <double *>kp, <double *>rp,
+                             <double *>cnp.PyArray_DATA(out), <double *>cnp.PyArray_DATA(state),
+                             B, T, self.D, self.H, self.act, nt)
+
+
+cdef void lean_forward(const floating *xp, const floating *w, const floating *u,
+                       const floating *b, floating *kp, floating *rp, floating *o,
+                       floating *st, int B, int T, int D, int H, int act,
+                       int nt) noexcept nogil:
+    """Pack the weights (when kp is given) and run rnn_forward on nt batch slices."""
+    cdef int i, b0, b1
+    cdef unsigned int csr
+    if kp != NULL:
+        if floating is float:
+            fr_pack_f32(False, D, H, w, H, kp)
+            fr_pack_f32(False, H, H, u, H, rp)
+        else:
+            fr_pack_f64(False, D, H, w, H, kp)
+            fr_pack_f64(False, H, H, u, H, rp)
+    if nt == 1:
+        csr = fr_ftz_on()
+        rnn_forward(B, T, D, H, xp, w, u, b, NULL, False, act, NULL, kp, rp, o, st,
+                    NULL, NULL)
+        fr_ftz_restore(csr)
+        return
+    for i in prange(nt, num_threads=nt, schedule="static", chunksize=1):
+        b0 = <int>((<long long>i * B) // nt)
+        b1 = <int>((<long long>(i + 1) * B) // nt)
+        csr = fr_ftz_on()
+        rnn_forward(b1 - b0, T, D, H, xp + <Py_ssize_t>b0 * T * D, w, u, b, NULL, False,
+                    act, NULL, kp, rp, o + <Py_ssize_t>b0 * T * H, st + <Py_ssize_t>b0 * H,
+                    NULL, NULL)
         fr_ftz_restore(csr)
 
 

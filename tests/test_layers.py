@@ -241,3 +241,33 @@ def test_layers_in_sequential_reject_multi_output_in_middle():
     model.add(SimpleRNN(3, return_state=True, input_shape=(2, 4)))
     with pytest.raises(ValueError, match="cannot feed the next layer"):
         model.add(SimpleRNN(2))
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lean_and_general_paths_agree(rng, return_sequences, go_backwards, dtype):
+    layer = SimpleRNN(5, return_sequences=return_sequences, go_backwards=go_backwards,
+                      dtype=dtype)
+    x = rng.uniform(-1, 1, (4, 7, 3)).astype(dtype)
+    lean = layer(x)                              # C-contiguous, right dtype: lean path
+    general = layer(np.asfortranarray(x))         # any other layout: general path
+    np.testing.assert_array_equal(lean, general)
+    ref, _ = R.simple_rnn_forward(x, *layer.get_weights(), go_backwards=go_backwards)
+    np.testing.assert_allclose(lean, ref if return_sequences else ref[:, -1],
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_lean_path_sees_new_weights(rng):
+    layer = SimpleRNN(4, return_sequences=True)
+    x = rng.uniform(-1, 1, (2, 3, 5)).astype(np.float32)
+    before = layer(x)
+    weights = [w * 0.5 for w in layer.get_weights()]
+    layer.set_weights(weights)
+    after = layer(x)
+    ref, _ = R.simple_rnn_forward(x, *weights)
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(after, ref, rtol=1e-5, atol=1e-6)
+    layer.kernel[...] = 0  # an in-place change is seen too
+    ref, _ = R.simple_rnn_forward(x, *layer.get_weights())
+    np.testing.assert_allclose(layer(x), ref, rtol=1e-5, atol=1e-6)
