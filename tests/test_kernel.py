@@ -246,3 +246,47 @@ def test_non_finite_inputs_do_not_crash():
     x[0] = np.inf
     seq, _ = F.simple_rnn_forward(x, np.ones((4, 5), np.float32), np.ones((5, 5), np.float32))
     assert seq.shape == (2, 3, 5)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_threaded_batch_split_matches_reference(rng, threads, dtype):
+    """Big enough to take the multi-threaded path; 5 rows split unevenly over 2 or 3."""
+    import fastrnn
+    B, T, D, H = 5, 40, 48, 128  # above the kernel's PARALLEL_MIN_WORK
+    x, W, U, b, h0 = make(rng, B, T, D, H, dtype)
+    mask = rng.uniform(size=(B, T)) > 0.2
+    rm = ((rng.uniform(size=(B, H)) > 0.3) / 0.7).astype(dtype)
+    fastrnn.set_num_threads(threads)
+    try:
+        for kw in (dict(), dict(mask=mask, go_backwards=True, recurrent_dropout_mask=rm)):
+            seq, last = F.simple_rnn_forward(x, W, U, b, h0, **kw)
+            ref_seq, ref_last = R.simple_rnn_forward(x, W, U, b, h0, **kw)
+            np.testing.assert_allclose(seq, ref_seq, rtol=RTOL[dtype] * 50,
+                                       atol=ATOL[dtype] * 50)
+            np.testing.assert_allclose(last, ref_last, rtol=RTOL[dtype] * 50,
+                                       atol=ATOL[dtype] * 50)
+            dY = rng.normal(size=seq.shape).astype(dtype)
+            got = F.simple_rnn_backward(dY, None, x, W, U, seq, h0, **kw)
+            ref = R.simple_rnn_backward(dY, None, x, W, U, h0, b, **kw)
+            for a, e in zip(got, ref):
+                np.testing.assert_allclose(a, e, rtol=RTOL[dtype] * 500, atol=ATOL[dtype] * 500)
+        plan = F.compile_forward(W, U, b)
+        lean_seq, _ = plan(np.ascontiguousarray(x), threads)
+        ref_seq, _ = R.simple_rnn_forward(x, W, U, b)
+        np.testing.assert_allclose(lean_seq, ref_seq, rtol=RTOL[dtype] * 50,
+                                   atol=ATOL[dtype] * 50)
+    finally:
+        fastrnn.set_num_threads(None)
+
+
+def test_lean_plan_declines_what_it_cannot_do(rng):
+    x, W, U, b, h0 = make(rng, 2, 3, 4, 5, np.float32)
+    plan = F.compile_forward(W, U, b)
+    assert plan(x.astype(np.float64), 1) is None          # dtype differs
+    assert plan(np.asfortranarray(x), 1) is None          # not C-contiguous
+    assert plan(x[:, :, :3].copy(), 1) is None            # features differ
+    assert plan(x.tolist(), 1) is None                    # not an array
+    assert plan(x, 1, max_bytes=10) is None               # output too large
+    seq, last = plan(x, 1)
+    np.testing.assert_array_equal(seq[:, -1], last)
