@@ -319,7 +319,7 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
                      bool(zero_output_for_mask), act, rec_drop, dx, dk, dr, db, dh0,
                      np.empty((B, T, H), dtype), np.empty((B, T, H), dtype),
                      np.empty((B, H), dtype), np.empty((B, H), dtype),
-                     rkT_packed=_packed(recurrent_kernel, True), num_threads=get_num_threads())
+                     packed=_PACKED, num_threads=get_num_threads())
     if go_backwards:
         dx = np.ascontiguousarray(dx[:, ::-1])
     if dropout_mask is not None:

@@ -1,6 +1,6 @@
 /* A small packed GEMM for the recurrence's shapes: C (m x n) += A (m x k) @ B (k x n).
  *
- * B is packed once (fr_pack_*) into column panels of NR columns, zero-padded, so the
+ * B is packed (fr_pack_*) into column panels of NR columns, zero-padded, so the
  * per-timestep product reads the weights from a cache-friendly copy instead of letting
  * BLAS re-pack them every step. All matrices row-major; A and C take a leading dimension.
  * The AVX2+FMA version is chosen at run time; a portable version is always there.
@@ -17,10 +17,11 @@ ptrdiff_t fr_packed_size_f64(int k, int n);
 /* trans=0: b is (k, n) with row stride ldb; trans=1: b is (n, k) and B = b^T. */
 void fr_pack_f32(int trans, int k, int n, const float *b, int ldb, float *bp);
 void fr_pack_f64(int trans, int k, int n, const double *b, int ldb, double *bp);
-void fr_gemm_packed_f32(int m, int n, int k, const float *a, int lda, const float *bp,
-                        float *c, int ldc);
-void fr_gemm_packed_f64(int m, int n, int k, const double *a, int lda, const double *bp,
-                        double *c, int ldc);
+/* A(i, p) = a[i*rs + p*cs]: rs = lda, cs = 1 for A; rs = 1, cs = lda for A^T. */
+void fr_gemm_packed_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                        const float *bp, float *c, int ldc);
+void fr_gemm_packed_f64(int m, int n, int k, const double *a, ptrdiff_t rs, ptrdiff_t cs,
+                        const double *bp, double *c, int ldc);
 /* 1 where the AVX2+FMA kernels run, 0 for the portable ones. */
 int fr_gemm_simd(void);
 #endif

@@ -3,6 +3,7 @@
 #include "_gemm.h"
 
 #define MC 96         /* rows per block: A block stays in L2 while panels sweep over it */
+#define KC 256        /* depth per block: a panel's slice stays in L1 */
 
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 typedef double v4d __attribute__((vector_size(32), aligned(8), may_alias));
@@ -37,8 +38,9 @@ DEFINE_PACK(fr_pack_f64, double, FR_NR_F64)
 /* One ROWS x NR tile: acc = A[0:ROWS, :] @ panel; C += acc (only nr columns valid).
  * ROWS is a compile-time constant so the accumulators live in registers. */
 #define DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, ROWS, KS)                            \
-ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, int lda,   \
-                                              const T *bp, T *c, int ldc) {         \
+ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, ptrdiff_t rs,\
+                                              ptrdiff_t cs, const T *bp, T *c,      \
+                                              int ldc) {                            \
     /* KS independent partial sums over k hide the FMA latency for short tiles */   \
     V acc0[KS][ROWS], acc1[KS][ROWS];                                               \
     _Pragma("GCC unroll 8")                                                         \
@@ -53,7 +55,7 @@ ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, int lda
             V b1 = *(const V *)(bp + (ptrdiff_t)(p + s) * NR + W);                  \
             _Pragma("GCC unroll 8")                                                 \
             for (int i = 0; i < ROWS; i++) {                                        \
-                T ai = a[(ptrdiff_t)i * lda + p + s];                               \
+                T ai = a[i * rs + (p + s) * cs];                                    \
                 acc0[s][i] += ai * b0;                                              \
                 acc1[s][i] += ai * b1;                                              \
             }                                                                       \
@@ -64,7 +66,7 @@ ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, int lda
         V b1 = *(const V *)(bp + (ptrdiff_t)p * NR + W);                            \
         _Pragma("GCC unroll 8")                                                     \
         for (int i = 0; i < ROWS; i++) {                                            \
-            T ai = a[(ptrdiff_t)i * lda + p];                                       \
+            T ai = a[i * rs + p * cs];                                              \
             acc0[0][i] += ai * b0;                                                  \
             acc1[0][i] += ai * b1;                                                  \
         }                                                                           \
@@ -94,37 +96,43 @@ ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, int lda
     }                                                                               \
 }
 
-/* C += A @ Bp: blocks of MC rows; in each, every panel sweeps the block's tiles. */
+/* C += A @ Bp, with A(i, p) = a[i*rs + p*cs] (so A may be a transposed view).
+ * Blocks of KC along k and MC rows; in each, every panel sweeps the block's tiles. */
 #define DEFINE_GEMM(SUFFIX, ATTR, T, V, W, NR)                                      \
-DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 6, 1)                                           \
-DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 4, 1)                                           \
-DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 2, 2)                                           \
-DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 1, 4)                                           \
-ATTR static void gemm_##SUFFIX(int m, int n, int k, const T *a, int lda,           \
-                               const T *bp, T *c, int ldc) {                       \
+DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 6, 1)                                        \
+DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 4, 1)                                        \
+DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 2, 2)                                        \
+DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 1, 4)                                        \
+ATTR static void gemm_##SUFFIX(int m, int n, int k, const T *a, ptrdiff_t rs,      \
+                               ptrdiff_t cs, const T *bp, T *c, int ldc) {         \
     int panels = (n + NR - 1) / NR;                                                 \
-    for (int i0 = 0; i0 < m; i0 += MC) {                                            \
-        int i1 = i0 + MC < m ? i0 + MC : m;                                         \
-        for (int jp = 0; jp < panels; jp++) {                                       \
-            int nr = n - jp * NR < NR ? n - jp * NR : NR;                           \
-            const T *panel = bp + (ptrdiff_t)jp * NR * k;                           \
-            int i = i0;                                                             \
-            for (; i + 6 <= i1; i += 6)                                             \
-                tile6_##SUFFIX(nr, k, a + (ptrdiff_t)i * lda, lda, panel,           \
-                               c + (ptrdiff_t)i * ldc + jp * NR, ldc);              \
-            if (i + 4 <= i1) {                                                      \
-                tile4_##SUFFIX(nr, k, a + (ptrdiff_t)i * lda, lda, panel,           \
-                               c + (ptrdiff_t)i * ldc + jp * NR, ldc);              \
-                i += 4;                                                             \
+    for (int p0 = 0; p0 < k; p0 += KC) {                                            \
+        int kc = k - p0 < KC ? k - p0 : KC;                                         \
+        const T *ak = a + p0 * cs;                                                  \
+        for (int i0 = 0; i0 < m; i0 += MC) {                                        \
+            int i1 = i0 + MC < m ? i0 + MC : m;                                     \
+            for (int jp = 0; jp < panels; jp++) {                                   \
+                int nr = n - jp * NR < NR ? n - jp * NR : NR;                       \
+                const T *panel = bp + (ptrdiff_t)jp * NR * k + (ptrdiff_t)p0 * NR;  \
+                T *cj = c + jp * NR;                                                \
+                int i = i0;                                                         \
+                for (; i + 6 <= i1; i += 6)                                         \
+                    tile6_##SUFFIX(nr, kc, ak + i * rs, rs, cs, panel,              \
+                                   cj + (ptrdiff_t)i * ldc, ldc);                   \
+                if (i + 4 <= i1) {                                                  \
+                    tile4_##SUFFIX(nr, kc, ak + i * rs, rs, cs, panel,              \
+                                   cj + (ptrdiff_t)i * ldc, ldc);                   \
+                    i += 4;                                                         \
+                }                                                                   \
+                if (i + 2 <= i1) {                                                  \
+                    tile2_##SUFFIX(nr, kc, ak + i * rs, rs, cs, panel,              \
+                                   cj + (ptrdiff_t)i * ldc, ldc);                   \
+                    i += 2;                                                         \
+                }                                                                   \
+                if (i < i1)                                                         \
+                    tile1_##SUFFIX(nr, kc, ak + i * rs, rs, cs, panel,              \
+                                   cj + (ptrdiff_t)i * ldc, ldc);                   \
             }                                                                       \
-            if (i + 2 <= i1) {                                                      \
-                tile2_##SUFFIX(nr, k, a + (ptrdiff_t)i * lda, lda, panel,           \
-                               c + (ptrdiff_t)i * ldc + jp * NR, ldc);              \
-                i += 2;                                                             \
-            }                                                                       \
-            if (i < i1)                                                             \
-                tile1_##SUFFIX(nr, k, a + (ptrdiff_t)i * lda, lda, panel,           \
-                               c + (ptrdiff_t)i * ldc + jp * NR, ldc);              \
         }                                                                           \
     }                                                                               \
 }
@@ -150,18 +158,18 @@ int fr_gemm_simd(void) {
 #endif
 }
 
-void fr_gemm_packed_f32(int m, int n, int k, const float *a, int lda, const float *bp,
-                        float *c, int ldc) {
+void fr_gemm_packed_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                        const float *bp, float *c, int ldc) {
 #ifdef FR_X86
-    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, lda, bp, c, ldc); return; }
+    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, rs, cs, bp, c, ldc); return; }
 #endif
-    gemm_f32_base(m, n, k, a, lda, bp, c, ldc);
+    gemm_f32_base(m, n, k, a, rs, cs, bp, c, ldc);
 }
 
-void fr_gemm_packed_f64(int m, int n, int k, const double *a, int lda, const double *bp,
-                        double *c, int ldc) {
+void fr_gemm_packed_f64(int m, int n, int k, const double *a, ptrdiff_t rs, ptrdiff_t cs,
+                        const double *bp, double *c, int ldc) {
 #ifdef FR_X86
-    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, lda, bp, c, ldc); return; }
+    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, rs, cs, bp, c, ldc); return; }
 #endif
-    gemm_f64_base(m, n, k, a, lda, bp, c, ldc);
+    gemm_f64_base(m, n, k, a, rs, cs, bp, c, ldc);
 }

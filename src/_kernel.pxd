@@ -22,10 +22,10 @@ cdef extern from "_gemm.h" nogil:
     Py_ssize_t fr_packed_size_f64(int k, int n)
     void fr_pack_f32(int trans, int k, int n, const float *b, int ldb, float *bp)
     void fr_pack_f64(int trans, int k, int n, const double *b, int ldb, double *bp)
-    void fr_gemm_packed_f32(int m, int n, int k, const float *a, int lda, const float *bp,
-                            float *c, int ldc)
-    void fr_gemm_packed_f64(int m, int n, int k, const double *a, int lda,
-                            const double *bp, double *c, int ldc)
+    void fr_gemm_packed_f32(int m, int n, int k, const float *a, Py_ssize_t rs,
+                            Py_ssize_t cs, const float *bp, float *c, int ldc)
+    void fr_gemm_packed_f64(int m, int n, int k, const double *a, Py_ssize_t rs,
+                            Py_ssize_t cs, const double *bp, double *c, int ldc)
     int fr_gemm_simd()
 
 # One direction of the Elman recurrence over (B, T) rows; see _kernel.pyx.

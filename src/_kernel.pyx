@@ -86,9 +86,9 @@ cdef inline void mm_acc(int m, int n, int k, const floating *a, int lda,
     """C += A @ op(B): the packed microkernel when bp is given, else BLAS."""
     if bp != NULL:
         if floating is float:
-            fr_gemm_packed_f32(m, n, k, a, lda, bp, c, ldc)
+            fr_gemm_packed_f32(m, n, k, a, lda, 1, bp, c, ldc)
         else:
-            fr_gemm_packed_f64(m, n, k, a, lda, bp, c, ldc)
+            fr_gemm_packed_f64(m, n, k, a, lda, 1, bp, c, ldc)
     else:
         gemm(False, trans_b, m, n, k, <floating>1, a, lda, b, ldb, <floating>1, c, ldc)
 
@@ -274,6 +274,37 @@ cdef void rnn_backward_merge(int B, int T, int D, int H, const floating *x,
                 d_bias[j] = d_bias[j] + d_pre[r * H + j]
 
 
+cdef void rnn_backward_merge_packed(int B, int T, int D, int H, const floating *x,
+                                    const floating *kT_packed, const floating *d_pre,
+                                    const floating *h_prev, floating *dp_packed,
+                                    floating *dx, floating *d_kernel,
+                                    floating *d_recurrent, floating *d_bias) noexcept nogil:
+    """rnn_backward_merge on the microkernel, for a batch or sub-batch: d_kernel,
+    d_recurrent and d_bias are overwritten with this sub-batch's sums.
+    kT_packed: pack(kernel, transpose=True); dp_packed: room for pack(d_pre)."""
+    cdef Py_ssize_t rows = <Py_ssize_t>B * T
+    cdef Py_ssize_t r, j
+    memset(d_recurrent, 0, <Py_ssize_t>H * H * sizeof(floating))
+    memset(d_kernel, 0, <Py_ssize_t>D * H * sizeof(floating))
+    memset(dx, 0, rows * D * sizeof(floating))
+    if floating is float:
+        fr_pack_f32(False, <int>rows, H, d_pre, H, dp_packed)
+        # d_recurrent += h_prev.T @ d_pre ; d_kernel += x.T @ d_pre ; dx += d_pre @ kernel.T
+        fr_gemm_packed_f32(H, H, <int>rows, h_prev, 1, H, dp_packed, d_recurrent, H)
+        fr_gemm_packed_f32(D, H, <int>rows, x, 1, D, dp_packed, d_kernel, H)
+        fr_gemm_packed_f32(<int>rows, D, H, d_pre, H, 1, kT_packed, dx, D)
+    else:
+        fr_pack_f64(False, <int>rows, H, d_pre, H, dp_packed)
+        fr_gemm_packed_f64(H, H, <int>rows, h_prev, 1, H, dp_packed, d_recurrent, H)
+        fr_gemm_packed_f64(D, H, <int>rows, x, 1, D, dp_packed, d_kernel, H)
+        fr_gemm_packed_f64(<int>rows, D, H, d_pre, H, 1, kT_packed, dx, D)
+    # d_bias = d_pre.sum(rows)
+    memset(d_bias, 0, H * sizeof(floating))
+    for r in range(rows):
+        for j in range(H):
+            d_bias[j] = d_bias[j] + d_pre[r * H + j]
+
+
 # ---------------------------------------------------------------- Python entry points
 
 # Below this many multiply-adds per call, one thread beats starting two.
@@ -370,28 +401,52 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
              floating[:, :, ::1] dx,                  # OUT (B, T, D)
              floating[:, ::1] d_kernel,               # OUT (D, H)
              floating[:, ::1] d_recurrent,            # OUT (H, H)
-             floating[::1] d_bias,                    # OUT (H,) or None
+             floating[::1] d_bias,                    # OUT (H,)
              floating[:, ::1] d_h0,                   # OUT (B, H)
              floating[:, :, ::1] d_pre,               # WORK (B, T, H)
              floating[:, :, ::1] h_prev,              # WORK (B, T, H)
              floating[:, ::1] d_carry,                # WORK (B, H)
              floating[:, ::1] d_state_new,            # WORK (B, H)
-             const floating[::1] rkT_packed=None,     # IN  pack(recurrent_kernel, True)
+             bint packed=False,
              int num_threads=1):
-    """Run BPTT with the GIL released: the time loop on up to num_threads batch slices
-    at once, then the merged products. Shapes are trusted (functional checks)."""
+    """Run BPTT with the GIL released. With packed, each of up to num_threads batch
+    slices runs its time loop and its share of the merged products on the microkernel,
+    and the slices' weight gradients are summed; otherwise the time loop runs on the
+    slices and the merged products on BLAS. Shapes are trusted (functional checks)."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
     cdef const floating *h0_p = &h0[0, 0] if h0 is not None else NULL
     cdef const floating *dout_p = &d_out[0, 0, 0] if d_out is not None else NULL
     cdef const floating *dlast_p = &d_last[0, 0] if d_last is not None else NULL
     cdef const unsigned char *mask_p = &mask[0, 0] if mask is not None else NULL
     cdef const floating *drop_p = &rec_drop[0, 0] if rec_drop is not None else NULL
-    cdef const floating *rp = &rkT_packed[0] if rkT_packed is not None else NULL
     cdef int nt = _threads(num_threads, B, <long long>B * T * H * H)
     cdef int i, b0, b1
+    cdef Py_ssize_t j, hh = <Py_ssize_t>H * H, dh = <Py_ssize_t>D * H, panel_rows
     cdef unsigned int csr
+    cdef floating[:, :, ::1] part_r
+    cdef floating[:, :, ::1] part_k
+    cdef floating[:, ::1] part_b
+    cdef floating[::1] rkT_p
+    cdef floating[::1] kT_p
+    cdef floating[::1] dp_p
+    cdef const floating *rp = NULL
+    cdef const floating *kp = NULL
+    cdef floating *dpp = NULL
     if B == 0:
         return
+    dt = np.float32 if floating is float else np.float64
+    if packed:
+        rkT_p = pack(recurrent_kernel, True)
+        kT_p = pack(kernel, True)
+        # each slice packs its rows of d_pre: room for B*T rows of ceil(H / NR) panels
+        dp_p = np.empty(pack_size(B * T, H, floating is float), dt)
+        rp = &rkT_p[0]
+        kp = &kT_p[0]
+        dpp = &dp_p[0]
+        part_r = np.empty((nt, H, H), dt) if nt > 1 else None
+        part_k = np.empty((nt, D, H), dt) if nt > 1 else None
+        part_b = np.empty((nt, H), dt) if nt > 1 else None
+    panel_rows = pack_size(1, H, floating is float)  # packed size of one row
     if nt == 1:
         with nogil:
             csr = fr_ftz_on()
@@ -399,27 +454,59 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
                                dout_p, dlast_p, mask_p, zero_output, act, drop_p,
                                &d_h0[0, 0], &d_pre[0, 0, 0], &h_prev[0, 0, 0],
                                &d_carry[0, 0], &d_state_new[0, 0])
+            if packed:
+                rnn_backward_merge_packed(B, T, D, H, &x[0, 0, 0], kp, &d_pre[0, 0, 0],
+                                          &h_prev[0, 0, 0], dpp, &dx[0, 0, 0],
+                                          &d_kernel[0, 0], &d_recurrent[0, 0], &d_bias[0])
+            else:
+                rnn_backward_merge(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &d_pre[0, 0, 0],
+                                   &h_prev[0, 0, 0], &dx[0, 0, 0], &d_kernel[0, 0],
+                                   &d_recurrent[0, 0], &d_bias[0])
             fr_ftz_restore(csr)
-    else:
-        for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-            b0 = <int>((<long long>i * B) // nt)
-            b1 = <int>((<long long>(i + 1) * B) // nt)
-            csr = fr_ftz_on()
-            rnn_backward_steps(b1 - b0, T, H, &recurrent_kernel[0, 0], rp,
-                               h0_p + b0 * H if h0_p != NULL else NULL, &out[b0, 0, 0],
-                               dout_p + <Py_ssize_t>b0 * T * H if dout_p != NULL else NULL,
-                               dlast_p + b0 * H if dlast_p != NULL else NULL,
-                               mask_p + b0 * T if mask_p != NULL else NULL, zero_output,
-                               act, drop_p + b0 * H if drop_p != NULL else NULL,
-                               &d_h0[b0, 0], &d_pre[b0, 0, 0], &h_prev[b0, 0, 0],
-                               &d_carry[b0, 0], &d_state_new[b0, 0])
-            fr_ftz_restore(csr)
-    with nogil:
+        return
+    for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+        b0 = <int>((<long long>i * B) // nt)
+        b1 = <int>((<long long>(i + 1) * B) // nt)
         csr = fr_ftz_on()
-        rnn_backward_merge(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &d_pre[0, 0, 0],
-                           &h_prev[0, 0, 0], &dx[0, 0, 0], &d_kernel[0, 0],
-                           &d_recurrent[0, 0], &d_bias[0] if d_bias is not None else NULL)
+        rnn_backward_steps(b1 - b0, T, H, &recurrent_kernel[0, 0], rp,
+                           h0_p + b0 * H if h0_p != NULL else NULL, &out[b0, 0, 0],
+                           dout_p + <Py_ssize_t>b0 * T * H if dout_p != NULL else NULL,
+                           dlast_p + b0 * H if dlast_p != NULL else NULL,
+                           mask_p + b0 * T if mask_p != NULL else NULL, zero_output,
+                           act, drop_p + b0 * H if drop_p != NULL else NULL,
+                           &d_h0[b0, 0], &d_pre[b0, 0, 0], &h_prev[b0, 0, 0],
+                           &d_carry[b0, 0], &d_state_new[b0, 0])
+        if packed:
+            rnn_backward_merge_packed(b1 - b0, T, D, H, &x[b0, 0, 0], kp, &d_pre[b0, 0, 0],
+                                      &h_prev[b0, 0, 0], dpp + b0 * T * panel_rows,
+                                      &dx[b0, 0, 0], &part_k[i, 0, 0], &part_r[i, 0, 0],
+                                      &part_b[i, 0])
         fr_ftz_restore(csr)
+    with nogil:
+        if packed:
+            # the slices' sums
+            memcpy(&d_recurrent[0, 0], &part_r[0, 0, 0], hh * sizeof(floating))
+            memcpy(&d_kernel[0, 0], &part_k[0, 0, 0], dh * sizeof(floating))
+            memcpy(&d_bias[0], &part_b[0, 0], H * sizeof(floating))
+            for i in range(1, nt):
+                for j in range(hh):
+                    (&d_recurrent[0, 0])[j] += (&part_r[i, 0, 0])[j]
+                for j in range(dh):
+                    (&d_kernel[0, 0])[j] += (&part_k[i, 0, 0])[j]
+                for j in range(H):
+                    d_bias[j] += part_b[i, j]
+        else:
+            csr = fr_ftz_on()
+            rnn_backward_merge(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &d_pre[0, 0, 0],
+                               &h_prev[0, 0, 0], &dx[0, 0, 0], &d_kernel[0, 0],
+                               &d_recurrent[0, 0], &d_bias[0])
+            fr_ftz_restore(csr)
+
+
+cdef Py_ssize_t pack_size(Py_ssize_t k, Py_ssize_t n, bint single) noexcept nogil:
+    if single:
+        return fr_packed_size_f32(<int>k, <int>n)
+    return fr_packed_size_f64(<int>k, <int>n)
 
 
 cdef class Forward:
