@@ -1,4 +1,5 @@
 /* See _gemm.h. Plain C with GCC vector extensions; no Python. */
+#include <stdlib.h>
 #include <string.h>
 #include "_gemm.h"
 
@@ -106,35 +107,56 @@ DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 1, 4)                                    
 ATTR static void gemm_##SUFFIX(int m, int n, int k, const T *a, ptrdiff_t rs,      \
                                ptrdiff_t cs, const T *bp, T *c, int ldc) {         \
     int panels = (n + NR - 1) / NR;                                                 \
+    /* A read down its columns (cs != 1, a transposed view) is copied block by      \
+     * block into tiles of 6 rows, [tile][p][6], so the tiles read it contiguously  \
+     * rather than one cache line (and one L1 set) per step of p. */                \
+    T *ap = NULL;                                                                   \
+    if (cs != 1 && m > 1)                                                           \
+        ap = (T *)malloc(sizeof(T) * (size_t)(MC + 6) * KC);                        \
     for (int p0 = 0; p0 < k; p0 += KC) {                                            \
         int kc = k - p0 < KC ? k - p0 : KC;                                         \
-        const T *ak = a + p0 * cs;                                                  \
         for (int i0 = 0; i0 < m; i0 += MC) {                                        \
             int i1 = i0 + MC < m ? i0 + MC : m;                                     \
+            const T *ablk = a + p0 * cs + i0 * rs;                                  \
+            ptrdiff_t brs = rs, bcs = cs, tstep = 0;                                \
+            if (ap != NULL) {                                                       \
+                for (int t = 0; t < i1 - i0; t += 6) {                              \
+                    int rows = i1 - i0 - t < 6 ? i1 - i0 - t : 6;                   \
+                    T *dst = ap + (ptrdiff_t)t * kc;                                \
+                    for (int p = 0; p < kc; p++)                                    \
+                        for (int i = 0; i < rows; i++)                              \
+                            dst[p * 6 + i] = ablk[(t + i) * rs + p * cs];           \
+                }                                                                   \
+                ablk = ap;                                                          \
+                brs = 1;                                                            \
+                bcs = 6;                                                            \
+                tstep = (ptrdiff_t)6 * kc; /* tile t starts at ap + (t/6)*6*kc */   \
+            }                                                                       \
             for (int jp = 0; jp < panels; jp++) {                                   \
                 int nr = n - jp * NR < NR ? n - jp * NR : NR;                       \
                 const T *panel = bp + (ptrdiff_t)jp * NR * k + (ptrdiff_t)p0 * NR;  \
-                T *cj = c + jp * NR;                                                \
-                int i = i0;                                                         \
-                for (; i + 6 <= i1; i += 6)                                         \
-                    tile6_##SUFFIX(nr, kc, ak + i * rs, rs, cs, panel,              \
-                                   cj + (ptrdiff_t)i * ldc, ldc);                   \
-                if (i + 4 <= i1) {                                                  \
-                    tile4_##SUFFIX(nr, kc, ak + i * rs, rs, cs, panel,              \
-                                   cj + (ptrdiff_t)i * ldc, ldc);                   \
+                T *cj = c + jp * NR + (ptrdiff_t)i0 * ldc;                          \
+                int i = 0, h = i1 - i0;                                             \
+                for (; i + 6 <= h; i += 6)                                          \
+                    tile6_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep : i * brs), \
+                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc);  \
+                if (i + 4 <= h) {                                                   \
+                    tile4_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep : i * brs), \
+                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc);  \
                     i += 4;                                                         \
                 }                                                                   \
-                if (i + 2 <= i1) {                                                  \
-                    tile2_##SUFFIX(nr, kc, ak + i * rs, rs, cs, panel,              \
-                                   cj + (ptrdiff_t)i * ldc, ldc);                   \
+                if (i + 2 <= h) {                                                   \
+                    tile2_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep + i % 6 : i * brs), \
+                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc);  \
                     i += 2;                                                         \
                 }                                                                   \
-                if (i < i1)                                                         \
-                    tile1_##SUFFIX(nr, kc, ak + i * rs, rs, cs, panel,              \
-                                   cj + (ptrdiff_t)i * ldc, ldc);                   \
+                if (i < h)                                                          \
+                    tile1_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep + i % 6 : i * brs), \
+                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc);  \
             }                                                                       \
         }                                                                           \
     }                                                                               \
+    free(ap);                                                                       \
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
