@@ -290,3 +290,18 @@ def test_lean_plan_declines_what_it_cannot_do(rng):
     assert plan(x, 1, max_bytes=10) is None               # output too large
     seq, last = plan(x, 1)
     np.testing.assert_array_equal(seq[:, -1], last)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 100, 7, 100), (2, 150, 300, 20), (7, 41, 5, 9)])
+def test_backward_blocking_edges(rng, dtype, shape):
+    """Merged products deeper than one k-block (B*T > 256 rows), with A blocks of
+    more than one row-block and tiles left over."""
+    x, W, U, b, h0 = make(rng, *shape, dtype)
+    seq, _ = F.simple_rnn_forward(x, W, U, b, h0)
+    dY = rng.normal(size=seq.shape).astype(dtype)
+    got = F.simple_rnn_backward(dY, None, x, W, U, seq, h0)
+    ref = R.simple_rnn_backward(dY, None, x, W, U, h0, b)
+    for name, a, e in zip(got._fields, got, ref):
+        np.testing.assert_allclose(a, e, rtol=RTOL[dtype] * 500, atol=ATOL[dtype] * 500,
+                                   err_msg=name)
