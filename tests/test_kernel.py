@@ -305,3 +305,22 @@ def test_backward_blocking_edges(rng, dtype, shape):
     for name, a, e in zip(got._fields, got, ref):
         np.testing.assert_allclose(a, e, rtol=RTOL[dtype] * 500, atol=ATOL[dtype] * 500,
                                    err_msg=name)
+
+
+@pytest.mark.parametrize("dtype,act,tol", [
+    (np.float64, "tanh", 4e-16), (np.float64, "sigmoid", 4e-16),
+    (np.float32, "tanh", 4e-7), (np.float32, "sigmoid", 4e-7)])
+def test_vectorised_activations_are_accurate(dtype, act, tol):
+    """A one-unit layer with kernel 1 and no recurrence returns act(x) itself."""
+    x = np.concatenate([np.linspace(-30, 30, 100001), np.logspace(-30, 1.5, 3000),
+                        -np.logspace(-30, 1.5, 3000), [0.0, 0.625, -0.625, 22.0, 1e-300]])
+    x = x.astype(dtype)
+    seq, _ = F.simple_rnn_forward(x.reshape(-1, 1, 1), np.ones((1, 1), dtype),
+                                  np.zeros((1, 1), dtype), activation=act)
+    exact = R._ACT[act](x.astype(np.float64))
+    err = np.abs(seq.ravel() - exact) / np.maximum(np.abs(exact), 1.0 if act == "sigmoid"
+                                                   else np.finfo(dtype).tiny)
+    # float32 tanh is relative near 0 and absolute near +-1
+    if dtype == np.float32 and act == "tanh":
+        err = np.minimum(err, np.abs(seq.ravel() - exact))
+    assert err.max() <= tol, (x[err.argmax()], err.max())
