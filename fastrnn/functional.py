@@ -27,12 +27,13 @@ CHUNK_BYTES = 16 << 20
 _INT_MAX = 2**31 - 1
 # The packed AVX2/FMA microkernel where the CPU has it; BLAS (SciPy's) otherwise.
 _PACKED = _kernel.simd()
-_threads = {"n": None, "default": None}
+_threads = {"n": None, "env": None}
 
 
 def set_num_threads(n):
-    """Threads the kernel splits a batch across (default: FASTRNN_NUM_THREADS, else
-    the CPUs this process may use). BLAS keeps its own setting."""
+    """Threads the kernel splits a batch across; None restores the default:
+    FASTRNN_NUM_THREADS if set, else OpenMP's count (OMP_NUM_THREADS, threadpoolctl's
+    limit, or the CPUs this process may use)."""
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))
                           or n < 1):
         raise ValueError("Received an invalid value for argument `n`, expected a positive "
@@ -43,16 +44,10 @@ def set_num_threads(n):
 def get_num_threads():
     if _threads["n"] is not None:
         return _threads["n"]
-    if _threads["default"] is None:
+    if _threads["env"] is None:
         env = os.environ.get("FASTRNN_NUM_THREADS", "")
-        if env.isdigit() and int(env) > 0:
-            _threads["default"] = int(env)
-        else:
-            try:
-                _threads["default"] = len(os.sched_getaffinity(0))
-            except AttributeError:  # not on Linux
-                _threads["default"] = os.cpu_count() or 1
-    return _threads["default"]
+        _threads["env"] = int(env) if env.isdigit() and int(env) > 0 else 0
+    return _threads["env"] or _kernel.omp_max_threads()
 
 
 def _packed(weights, transpose=False):

@@ -311,6 +311,24 @@ cdef void rnn_backward_merge_packed(int B, int T, int D, int H, const floating *
 cdef long long PARALLEL_MIN_WORK = 2000000
 
 
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int fr_omp_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int fr_omp_max_threads(void) { return 1; }
+    #endif
+    """
+    int fr_omp_max_threads() nogil
+
+
+def omp_max_threads():
+    """OpenMP's thread count for this process: OMP_NUM_THREADS, or what threadpoolctl
+    set, or the CPUs; 1 in a build without OpenMP."""
+    return fr_omp_max_threads()
+
+
 def simd():
     """True when the AVX2+FMA microkernel runs on this CPU."""
     return bool(fr_gemm_simd())
