@@ -702,19 +702,32 @@ class Dense(Layer):
         z = x @ self.kernel
         if self.use_bias:
             z += self.bias
-        return x, activations.apply(self.activation, z)
+        return x, z, activations.apply(self.activation, z)
 
     def __call__(self, inputs, training=False):
-        return self._forward(inputs)[1]
+        return self._forward(inputs)[2]
+
+    def call_with_logits(self, inputs):
+        """(logits, outputs): the pre-activation too, for losses computed from logits."""
+        return self._forward(inputs)[1:]
 
     def forward_train(self, x, training=True):
-        x, y = self._forward(x)
-        self._cache = (x, y)
+        x, z, y = self._forward(x)
+        self._cache = (x, z, y)
         return y
 
-    def backward(self, d_output):
-        x, y = self._cache
-        if self.activation == "softmax":
+    @property
+    def logits(self):
+        """The pre-activation of the last forward_train call."""
+        return self._cache[1]
+
+    def backward(self, d_output, of_logits=False):
+        """Gradients for the last forward_train call, given d loss / d output, or
+        d loss / d logits with of_logits=True."""
+        x, _, y = self._cache
+        if of_logits:
+            dz = d_output
+        elif self.activation == "softmax":
             dz = y * (d_output - np.sum(d_output * y, axis=-1, keepdims=True))
         else:
             dz = d_output * activations.derivative_from_output(self.activation, y)

@@ -295,14 +295,38 @@ class Sequential:
                              "single-output models only.")
         return x, y
 
+    @property
+    def _loss_from_logits(self):
+        """Keras (TensorFlow backend) computes a crossentropy from the logits, with no
+        clipping, when the model ends in the loss's own activation (sigmoid or softmax):
+        the same loss with from_logits=True then, else None."""
+        from .layers import Dense
+        last = self._layers[-1] if self._layers else None
+        key = (last, getattr(last, "activation", None), self.loss)
+        if getattr(self, "_logits_key", None) != key:
+            self._logits_key, self._logits_cached = key, None
+            if (isinstance(last, Dense) and getattr(self.loss, "from_logits", True) is False
+                    and last.activation == getattr(self.loss, "logits_activation", None)):
+                config = dict(self.loss.get_config(), from_logits=True)
+                self._logits_cached = type(self.loss).from_config(config)
+        return self._logits_cached
+
     def _forward_backward(self, x, y):
         """One forward and backward pass; returns (loss, y_pred, grads)."""
         out = x
         for layer in self._layers:
             out = layer.forward_train(out, training=True)
-        loss = float(self.loss(y, out))
-        d = self.loss.gradient(y, out)
-        for layer in reversed(self._layers):
+        last = self._layers[-1]
+        if self._loss_from_logits is not None:
+            z = last.logits
+            loss = float(self._loss_from_logits(y, z))
+            d = last.backward(self._loss_from_logits.gradient(y, z), of_logits=True)
+            layers = self._layers[:-1]
+        else:
+            loss = float(self.loss(y, out))
+            d = self.loss.gradient(y, out)
+            layers = self._layers
+        for layer in reversed(layers):
             d = layer.backward(d)
         grads = [g for layer in self._layers if layer.trainable for g in layer._grads]
         return loss, out, grads
@@ -357,8 +381,16 @@ class Sequential:
         return self._return(self._logs(), return_dict)
 
     def _test_step(self, x, y):
-        y_pred = self(x)
-        self._loss_tracker.update_state(float(self.loss(y, y_pred)), sample_weight=x.shape[0])
+        if self._loss_from_logits is not None:
+            h = self._check_input(x)
+            for layer in self._layers[:-1]:
+                h = layer(h)
+            z, y_pred = self._layers[-1].call_with_logits(h)
+            loss = float(self._loss_from_logits(y, z))
+        else:
+            y_pred = self(x)
+            loss = float(self.loss(y, y_pred))
+        self._loss_tracker.update_state(loss, sample_weight=x.shape[0])
         for m in self.compiled_metrics:
             m.update_state(y, y_pred)
 

@@ -233,3 +233,26 @@ def test_bad_targets_and_names(rng):
         model.fit(x, y[:5], verbose=0)
     with pytest.raises(ValueError, match="`y`"):
         model.fit(x, np.zeros((8, 3)), verbose=0)
+
+
+@pytest.mark.parametrize("activation,loss,y", [
+    ("sigmoid", "binary_crossentropy", [[0.0]]),
+    ("softmax", "categorical_crossentropy", [[1.0, 0.0]]),
+    ("softmax", "sparse_categorical_crossentropy", [0]),
+])
+def test_crossentropy_after_its_activation_uses_logits_like_keras(activation, loss, y):
+    """Keras's TensorFlow backend takes the logits under a final sigmoid/softmax, so a
+    saturated prediction is not clipped at 1e-7: the loss is the logits' exact value."""
+    units = 1 if activation == "sigmoid" else 2
+    model = Sequential([Dense(units, activation=activation, input_shape=(1,),
+                              dtype="float64")])
+    model.set_weights([np.array([[40.0] * units]) * ([1] if units == 1 else [-1, 1]),
+                       np.zeros(units)])
+    model.compile("sgd", loss)
+    x = np.ones((1, 1))
+    z = 40.0 if units == 1 else 80.0  # logit margin for the wrong class
+    expected = z + np.log1p(np.exp(-z))  # -log sigmoid(-z) and -log softmax alike
+    assert model.evaluate(x, np.array(y), verbose=0) == pytest.approx(expected, rel=1e-12)
+    assert model.train_on_batch(x, np.array(y)) == pytest.approx(expected, rel=1e-12)
+    # the gradient went through the logits: the weights moved by lr * dL/dW
+    assert abs(model.get_weights()[0]).max() < 40.0
