@@ -22,6 +22,13 @@ void fr_gemm_packed_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdi
                         const float *bp, float *c, int ldc);
 void fr_gemm_packed_f64(int m, int n, int k, const double *a, ptrdiff_t rs, ptrdiff_t cs,
                         const double *bp, double *c, int ldc);
+/* C = row + A @ Bp (row: n values broadcast down the rows, or NULL for zeros), without
+ * reading C. k >= 1. */
+void fr_gemm_packed_set_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                            const float *bp, float *c, int ldc, const float *row);
+void fr_gemm_packed_set_f64(int m, int n, int k, const double *a, ptrdiff_t rs,
+                            ptrdiff_t cs, const double *bp, double *c, int ldc,
+                            const double *row);
 /* 1 where the AVX2+FMA kernels run, 0 for the portable ones. */
 int fr_gemm_simd(void);
 #endif

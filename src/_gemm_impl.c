@@ -16,19 +16,24 @@ ptrdiff_t fr_packed_size_f64(int k, int n) {
     return (ptrdiff_t)((n + FR_NR_F64 - 1) / FR_NR_F64) * FR_NR_F64 * (k > 0 ? k : 1);
 }
 
-/* bp[panel][p][j] = B[p, panel*NR + j], zero past n */
+/* bp[k-block][panel][p][j] = B[p0 + p, panel*NR + j], zero past n: a block of KC rows
+ * of every panel is contiguous, so a sweep over the panels streams memory in order. */
 #define DEFINE_PACK(NAME, T, NR)                                                   \
 void NAME(int trans, int k, int n, const T *b, int ldb, T *bp) {                  \
     int panels = (n + NR - 1) / NR;                                                \
-    for (int jp = 0; jp < panels; jp++) {                                          \
-        T *dst = bp + (ptrdiff_t)jp * NR * k;                                      \
-        for (int p = 0; p < k; p++) {                                              \
-            for (int j = 0; j < NR; j++) {                                         \
-                int col = jp * NR + j;                                             \
-                T v = 0;                                                           \
-                if (col < n)                                                       \
-                    v = trans ? b[(ptrdiff_t)col * ldb + p] : b[(ptrdiff_t)p * ldb + col]; \
-                dst[(ptrdiff_t)p * NR + j] = v;                                    \
+    for (int p0 = 0; p0 < k; p0 += KC) {                                           \
+        int kc = k - p0 < KC ? k - p0 : KC;                                        \
+        for (int jp = 0; jp < panels; jp++) {                                      \
+            T *dst = bp + (ptrdiff_t)p0 * panels * NR + (ptrdiff_t)jp * NR * kc;   \
+            for (int p = 0; p < kc; p++) {                                         \
+                for (int j = 0; j < NR; j++) {                                     \
+                    int col = jp * NR + j;                                         \
+                    T v = 0;                                                       \
+                    if (col < n)                                                   \
+                        v = trans ? b[(ptrdiff_t)col * ldb + p0 + p]               \
+                                  : b[(ptrdiff_t)(p0 + p) * ldb + col];            \
+                    dst[(ptrdiff_t)p * NR + j] = v;                                \
+                }                                                                  \
             }                                                                      \
         }                                                                          \
     }                                                                              \
@@ -36,14 +41,25 @@ void NAME(int trans, int k, int n, const T *b, int ldb, T *bp) {                
 DEFINE_PACK(fr_pack_f32, float, FR_NR_F32)
 DEFINE_PACK(fr_pack_f64, double, FR_NR_F64)
 
-/* One ROWS x NR tile: acc = A[0:ROWS, :] @ panel; C += acc (only nr columns valid).
- * ROWS is a compile-time constant so the accumulators live in registers. */
+/* One ROWS x NR tile: acc = A[0:ROWS, :] @ panel; then C += acc, or with overwrite
+ * C = init + acc (init: NR values, or NULL for zeros) without reading C. Only nr
+ * columns are valid. ROWS is a compile-time constant so the accumulators live in
+ * registers. */
 #define DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, ROWS, KS)                            \
 ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, ptrdiff_t rs,\
                                               ptrdiff_t cs, const T *bp, T *c,      \
-                                              int ldc) {                            \
+                                              int ldc, int overwrite,               \
+                                              const T *init) {                      \
     /* KS independent partial sums over k hide the FMA latency for short tiles */   \
     V acc0[KS][ROWS], acc1[KS][ROWS];                                               \
+    if (!overwrite) {                                                               \
+        /* C's lines arrive while the products run */                               \
+        _Pragma("GCC unroll 8")                                                     \
+        for (int i = 0; i < ROWS; i++) {                                            \
+            __builtin_prefetch(c + (ptrdiff_t)i * ldc, 1, 3);                       \
+            __builtin_prefetch(c + (ptrdiff_t)i * ldc + NR - 1, 1, 3);              \
+        }                                                                           \
+    }                                                                               \
     _Pragma("GCC unroll 8")                                                         \
     for (int s = 0; s < KS; s++)                                                    \
         _Pragma("GCC unroll 8")                                                     \
@@ -79,7 +95,16 @@ ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, ptrdiff
             acc0[0][i] += acc0[s][i];                                               \
             acc1[0][i] += acc1[s][i];                                               \
         }                                                                           \
-    if (nr == NR) {                                                                 \
+    if (nr == NR && overwrite) {                                                    \
+        V i0 = {0}, i1 = {0};                                                       \
+        if (init != NULL) { i0 = *(const V *)init; i1 = *(const V *)(init + W); }   \
+        _Pragma("GCC unroll 8")                                                     \
+        for (int i = 0; i < ROWS; i++) {                                            \
+            T *ci = c + (ptrdiff_t)i * ldc;                                         \
+            *(V *)ci = i0 + acc0[0][i];                                             \
+            *(V *)(ci + W) = i1 + acc1[0][i];                                       \
+        }                                                                           \
+    } else if (nr == NR) {                                                          \
         _Pragma("GCC unroll 8")                                                     \
         for (int i = 0; i < ROWS; i++) {                                            \
             T *ci = c + (ptrdiff_t)i * ldc;                                         \
@@ -92,7 +117,8 @@ ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, ptrdiff
             T *ci = c + (ptrdiff_t)i * ldc;                                         \
             *(V *)tmp = acc0[0][i];                                                 \
             *(V *)(tmp + W) = acc1[0][i];                                           \
-            for (int j = 0; j < nr; j++) ci[j] += tmp[j];                           \
+            for (int j = 0; j < nr; j++)                                            \
+                ci[j] = (overwrite ? (init != NULL ? init[j] : 0) : ci[j]) + tmp[j]; \
         }                                                                           \
     }                                                                               \
 }
@@ -105,7 +131,8 @@ DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 4, 1)                                    
 DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 2, 2)                                        \
 DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 1, 4)                                        \
 ATTR static void gemm_##SUFFIX(int m, int n, int k, const T *a, ptrdiff_t rs,      \
-                               ptrdiff_t cs, const T *bp, T *c, int ldc) {         \
+                               ptrdiff_t cs, const T *bp, T *c, int ldc,           \
+                               int overwrite, const T *init) {                     \
     int panels = (n + NR - 1) / NR;                                                 \
     /* A read down its columns (cs != 1, a transposed view) is copied block by      \
      * block into tiles of 6 rows, [tile][p][6], so the tiles read it contiguously  \
@@ -134,25 +161,28 @@ ATTR static void gemm_##SUFFIX(int m, int n, int k, const T *a, ptrdiff_t rs,   
             }                                                                       \
             for (int jp = 0; jp < panels; jp++) {                                   \
                 int nr = n - jp * NR < NR ? n - jp * NR : NR;                       \
-                const T *panel = bp + (ptrdiff_t)jp * NR * k + (ptrdiff_t)p0 * NR;  \
+                const T *panel = bp + (ptrdiff_t)p0 * panels * NR                   \
+                                 + (ptrdiff_t)jp * NR * kc;                         \
                 T *cj = c + jp * NR + (ptrdiff_t)i0 * ldc;                          \
+                int ow = overwrite && p0 == 0;                                      \
+                const T *ij = init != NULL ? init + jp * NR : NULL;                 \
                 int i = 0, h = i1 - i0;                                             \
                 for (; i + 6 <= h; i += 6)                                          \
                     tile6_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep : i * brs), \
-                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc);  \
+                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
                 if (i + 4 <= h) {                                                   \
                     tile4_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep : i * brs), \
-                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc);  \
+                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
                     i += 4;                                                         \
                 }                                                                   \
                 if (i + 2 <= h) {                                                   \
                     tile2_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep + i % 6 : i * brs), \
-                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc);  \
+                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
                     i += 2;                                                         \
                 }                                                                   \
                 if (i < h)                                                          \
                     tile1_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep + i % 6 : i * brs), \
-                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc);  \
+                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
             }                                                                       \
         }                                                                           \
     }                                                                               \
@@ -183,15 +213,31 @@ int fr_gemm_simd(void) {
 void fr_gemm_packed_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdiff_t cs,
                         const float *bp, float *c, int ldc) {
 #ifdef FR_X86
-    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, rs, cs, bp, c, ldc); return; }
+    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, rs, cs, bp, c, ldc, 0, NULL); return; }
 #endif
-    gemm_f32_base(m, n, k, a, rs, cs, bp, c, ldc);
+    gemm_f32_base(m, n, k, a, rs, cs, bp, c, ldc, 0, NULL);
 }
 
 void fr_gemm_packed_f64(int m, int n, int k, const double *a, ptrdiff_t rs, ptrdiff_t cs,
                         const double *bp, double *c, int ldc) {
 #ifdef FR_X86
-    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, rs, cs, bp, c, ldc); return; }
+    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, rs, cs, bp, c, ldc, 0, NULL); return; }
 #endif
-    gemm_f64_base(m, n, k, a, rs, cs, bp, c, ldc);
+    gemm_f64_base(m, n, k, a, rs, cs, bp, c, ldc, 0, NULL);
+}
+
+void fr_gemm_packed_set_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                            const float *bp, float *c, int ldc, const float *row) {
+#ifdef FR_X86
+    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, rs, cs, bp, c, ldc, 1, row); return; }
+#endif
+    gemm_f32_base(m, n, k, a, rs, cs, bp, c, ldc, 1, row);
+}
+
+void fr_gemm_packed_set_f64(int m, int n, int k, const double *a, ptrdiff_t rs, ptrdiff_t cs,
+                            const double *bp, double *c, int ldc, const double *row) {
+#ifdef FR_X86
+    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, rs, cs, bp, c, ldc, 1, row); return; }
+#endif
+    gemm_f64_base(m, n, k, a, rs, cs, bp, c, ldc, 1, row);
 }

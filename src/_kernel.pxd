@@ -26,6 +26,12 @@ cdef extern from "_gemm.h" nogil:
                             Py_ssize_t cs, const float *bp, float *c, int ldc)
     void fr_gemm_packed_f64(int m, int n, int k, const double *a, Py_ssize_t rs,
                             Py_ssize_t cs, const double *bp, double *c, int ldc)
+    void fr_gemm_packed_set_f32(int m, int n, int k, const float *a, Py_ssize_t rs,
+                                Py_ssize_t cs, const float *bp, float *c, int ldc,
+                                const float *row)
+    void fr_gemm_packed_set_f64(int m, int n, int k, const double *a, Py_ssize_t rs,
+                                Py_ssize_t cs, const double *bp, double *c, int ldc,
+                                const double *row)
     int fr_gemm_simd()
 
 # One direction of the Elman recurrence over (B, T) rows; see _kernel.pyx.

@@ -118,13 +118,19 @@ cdef void rnn_forward(int B, int T, int D, int H,
     cdef int ld = T * H, ldh
     cdef floating *o
     cdef const floating *h_p
-    # out = bias; out += x @ kernel          (one GEMM over all B*T rows)
-    if bias != NULL:
-        for r in range(rows):
-            memcpy(out + r * H, bias, H * sizeof(floating))
+    # out = bias + x @ kernel          (one GEMM over all B*T rows)
+    if kernel_packed != NULL:
+        if floating is float:
+            fr_gemm_packed_set_f32(<int>rows, H, D, x, D, 1, kernel_packed, out, H, bias)
+        else:
+            fr_gemm_packed_set_f64(<int>rows, H, D, x, D, 1, kernel_packed, out, H, bias)
     else:
-        memset(out, 0, rows * H * sizeof(floating))
-    mm_acc(<int>rows, H, D, x, D, kernel_packed, kernel, H, False, out, H)
+        if bias != NULL:
+            for r in range(rows):
+                memcpy(out + r * H, bias, H * sizeof(floating))
+        else:
+            memset(out, 0, rows * H * sizeof(floating))
+        mm_acc(<int>rows, H, D, x, D, NULL, kernel, H, False, out, H)
     for t in range(T):
         o = out + t * H
         # o[b] += h_prev[b] @ recurrent_kernel, h_prev read in place from out
@@ -284,20 +290,17 @@ cdef void rnn_backward_merge_packed(int B, int T, int D, int H, const floating *
     kT_packed: pack(kernel, transpose=True); dp_packed: room for pack(d_pre)."""
     cdef Py_ssize_t rows = <Py_ssize_t>B * T
     cdef Py_ssize_t r, j
-    memset(d_recurrent, 0, <Py_ssize_t>H * H * sizeof(floating))
-    memset(d_kernel, 0, <Py_ssize_t>D * H * sizeof(floating))
-    memset(dx, 0, rows * D * sizeof(floating))
     if floating is float:
         fr_pack_f32(False, <int>rows, H, d_pre, H, dp_packed)
-        # d_recurrent += h_prev.T @ d_pre ; d_kernel += x.T @ d_pre ; dx += d_pre @ kernel.T
-        fr_gemm_packed_f32(H, H, <int>rows, h_prev, 1, H, dp_packed, d_recurrent, H)
-        fr_gemm_packed_f32(D, H, <int>rows, x, 1, D, dp_packed, d_kernel, H)
-        fr_gemm_packed_f32(<int>rows, D, H, d_pre, H, 1, kT_packed, dx, D)
+        # d_recurrent = h_prev.T @ d_pre ; d_kernel = x.T @ d_pre ; dx = d_pre @ kernel.T
+        fr_gemm_packed_set_f32(H, H, <int>rows, h_prev, 1, H, dp_packed, d_recurrent, H, NULL)
+        fr_gemm_packed_set_f32(D, H, <int>rows, x, 1, D, dp_packed, d_kernel, H, NULL)
+        fr_gemm_packed_set_f32(<int>rows, D, H, d_pre, H, 1, kT_packed, dx, D, NULL)
     else:
         fr_pack_f64(False, <int>rows, H, d_pre, H, dp_packed)
-        fr_gemm_packed_f64(H, H, <int>rows, h_prev, 1, H, dp_packed, d_recurrent, H)
-        fr_gemm_packed_f64(D, H, <int>rows, x, 1, D, dp_packed, d_kernel, H)
-        fr_gemm_packed_f64(<int>rows, D, H, d_pre, H, 1, kT_packed, dx, D)
+        fr_gemm_packed_set_f64(H, H, <int>rows, h_prev, 1, H, dp_packed, d_recurrent, H, NULL)
+        fr_gemm_packed_set_f64(D, H, <int>rows, x, 1, D, dp_packed, d_kernel, H, NULL)
+        fr_gemm_packed_set_f64(<int>rows, D, H, d_pre, H, 1, kT_packed, dx, D, NULL)
     # d_bias = d_pre.sum(rows)
     memset(d_bias, 0, H * sizeof(floating))
     for r in range(rows):
