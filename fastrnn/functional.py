@@ -170,17 +170,7 @@ def _recurrent_dropout(mask, B, H, dtype):
             np.empty((B, H), dtype))
 
 
-def _time_slice(arr, t0, t1, go_backwards, dtype):
-    """arr[:, t0:t1] in processing order, as a C-contiguous array of dtype."""
-    T = arr.shape[1]
-    if go_backwards:
-        part = arr[:, T - t1:T - t0][:, ::-1]
-    else:
-        part = arr[:, t0:t1]
-    return np.ascontiguousarray(part, dtype=dtype)
-
-
-def compile_forward(kernel, recurrent_kernel, bias=None, activation="tanh"):
+def compile_forward(kernel, recurrent_kernel, bias=None, activation="tanh", go_backwards=False):
     """A lean forward for repeated calls with the same weight arrays.
 
     The weights are held by reference (in-place updates are seen) and must be
@@ -189,19 +179,20 @@ def compile_forward(kernel, recurrent_kernel, bias=None, activation="tanh"):
     ``(sequences, last_state)`` as ``simple_rnn_forward`` with no mask, initial state or
     dropout, or None when ``x`` is not a C-contiguous (batch, timesteps, features) array
     of the weights' dtype (or the output would pass ``max_bytes``), in which case call
-    ``simple_rnn_forward``.
+    ``simple_rnn_forward``. With go_backwards the sequences are in position order (see
+    ``simple_rnn_forward``'s ``positions``).
     """
     dtype = _dtype_of(kernel)
     D = np.shape(kernel)[0]
     kernel, recurrent_kernel, bias, _ = _check_weights(kernel, recurrent_kernel, bias, D, dtype)
     return _kernel.Forward(kernel, recurrent_kernel, bias, _activation_code(activation),
-                           _PACKED)
+                           _PACKED, bool(go_backwards))
 
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None,
                        activation="tanh", go_backwards=False, mask=None, *,
                        return_sequences=True, zero_output_for_mask=False,
-                       dropout_mask=None, recurrent_dropout_mask=None):
+                       dropout_mask=None, recurrent_dropout_mask=None, positions=False):
     """Run the recurrence over a batch of sequences.
 
     Args:
@@ -220,6 +211,9 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
         dropout_mask: (batch, features) or None: x[:, t] * dropout_mask at every step.
         recurrent_dropout_mask: (batch, units) or None: the previous state is
             multiplied by it before the recurrent product (Keras's recurrent_dropout).
+        positions: with go_backwards, return the sequence in input (position) order,
+            sequences[:, t] being the output of the step that read x[:, t]; the
+            kernel computes it so, and processing order is a reversed view of it.
 
     Returns:
         (sequences (batch, timesteps, units) or last output (batch, units),
@@ -241,30 +235,33 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
                  num_threads=get_num_threads())
     step_bytes = max(1, B * H * np.dtype(dtype).itemsize)
     chunk = T if return_sequences else max(1, min(T, CHUNK_BYTES // step_bytes))
+    reverse = bool(go_backwards)
+    last = 0 if reverse else -1  # position of the last step processed
     if chunk == T:
-        xs = _time_slice(x, 0, T, go_backwards, dtype)
-        ms = _time_slice(mask8, 0, T, go_backwards, np.uint8) if mask8 is not None else None
         out = np.empty((B, T, H), dtype)
-        _kernel.forward(xs, kernel, recurrent_kernel, bias, ms, zero_output, act,
-                        rec_drop, out, state, prev_out, work, **packs)
+        _kernel.forward(np.ascontiguousarray(x, dtype), kernel, recurrent_kernel, bias, mask8,
+                        zero_output, act, rec_drop, out, state, prev_out, work,
+                        reverse=reverse, **packs)
         if return_sequences:
-            return out, state
-        return np.ascontiguousarray(out[:, -1]), state
+            return (out[:, ::-1] if reverse and not positions else out), state
+        return np.ascontiguousarray(out[:, last]), state
+    # time chunks in processing order, each run into the same buffer
     out = np.empty((B, chunk, H), dtype)
-    for t0 in range(0, T, chunk):
-        t1 = min(T, t0 + chunk)
-        xs = _time_slice(x, t0, t1, go_backwards, dtype)
-        ms = _time_slice(mask8, t0, t1, go_backwards, np.uint8) if mask8 is not None else None
+    for i in range(-(-T // chunk)):
+        t0, t1 = (max(0, T - (i + 1) * chunk), T - i * chunk) if reverse else \
+            (i * chunk, min(T, (i + 1) * chunk))
+        ms = np.ascontiguousarray(mask8[:, t0:t1]) if mask8 is not None else None
         o = out if t1 - t0 == chunk else np.empty((B, t1 - t0, H), dtype)
-        _kernel.forward(xs, kernel, recurrent_kernel, bias, ms, zero_output, act,
-                        rec_drop, o, state, prev_out, work, **packs)
-    return np.ascontiguousarray(o[:, -1]), state
+        _kernel.forward(np.ascontiguousarray(x[:, t0:t1], dtype), kernel, recurrent_kernel,
+                        bias, ms, zero_output, act, rec_drop, o, state, prev_out, work,
+                        reverse=reverse, **packs)
+    return np.ascontiguousarray(o[:, last]), state
 
 
 def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, sequences,
                         initial_state=None, activation="tanh", go_backwards=False,
                         mask=None, *, zero_output_for_mask=False, dropout_mask=None,
-                        recurrent_dropout_mask=None):
+                        recurrent_dropout_mask=None, positions=False):
     """Backpropagation through time for ``simple_rnn_forward``.
 
     Args:
@@ -275,6 +272,8 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
             mask: as given to the forward call.
         sequences: (batch, timesteps, units) what the forward call returned.
         dropout_mask, recurrent_dropout_mask: the same masks as the forward call.
+        positions: sequences and d_sequences are in position order (see
+            ``simple_rnn_forward``) rather than processing order.
 
     Returns:
         RNNGradients(x (batch, timesteps, features), kernel (features, units),
@@ -285,6 +284,10 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     x, B, T, D = _check_x(x)
     kernel, recurrent_kernel, _, H = _check_weights(kernel, recurrent_kernel, None, D, dtype)
     _check_sizes(B, T, D, H)
+    flip = bool(go_backwards) and not positions
+    if flip:  # to position order, as the kernel keeps them
+        sequences = np.asarray(sequences)[:, ::-1]
+        d_sequences = None if d_sequences is None else np.asarray(d_sequences)[:, ::-1]
     seq = _as_array(sequences, "sequences", dtype, f"{(B, T, H)}", 3)
     if seq.shape != (B, T, H):
         raise ValueError(f"Argument `sequences` must have shape {(B, T, H)}, got {seq.shape}.")
@@ -300,23 +303,19 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     h0 = None if initial_state is None else _check_state(initial_state, "initial_state",
                                                          B, H, dtype)
     mask8 = _check_mask(mask, B, T)
-    x_in = _apply_dropout(x, dropout_mask, B, D, dtype)
+    x_in = np.ascontiguousarray(_apply_dropout(x, dropout_mask, B, D, dtype), dtype)
     rec_drop, _ = _recurrent_dropout(recurrent_dropout_mask, B, H, dtype)
-    xs = _time_slice(x_in, 0, T, go_backwards, dtype)
-    ms = _time_slice(mask8, 0, T, go_backwards, np.uint8) if mask8 is not None else None
 
     dx = np.empty((B, T, D), dtype)
     dk = np.empty((D, H), dtype)
     dr = np.empty((H, H), dtype)
     db = np.empty((H,), dtype)
     dh0 = np.empty((B, H), dtype)
-    _kernel.backward(xs, kernel, recurrent_kernel, h0, seq, d_seq, d_last, ms,
+    _kernel.backward(x_in, kernel, recurrent_kernel, h0, seq, d_seq, d_last, mask8,
                      bool(zero_output_for_mask), act, rec_drop, dx, dk, dr, db, dh0,
                      np.empty((B, T, H), dtype), np.empty((B, T, H), dtype),
                      np.empty((B, H), dtype), np.empty((B, H), dtype),
-                     packed=_PACKED, num_threads=get_num_threads())
-    if go_backwards:
-        dx = np.ascontiguousarray(dx[:, ::-1])
+                     packed=_PACKED, num_threads=get_num_threads(), reverse=bool(go_backwards))
     if dropout_mask is not None:
         dx *= _dropout_array(dropout_mask, "dropout_mask", B, D, dtype)[:, None, :]
     return RNNGradients(dx, dk, dr, db, dh0)

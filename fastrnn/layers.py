@@ -278,7 +278,7 @@ class SimpleRNN(Layer):
         self.input_shape = input_shape
         self.built = True
         self._fast = functional.compile_forward(self.kernel, self.recurrent_kernel, self.bias,
-                                                self.activation)
+                                                self.activation, self.go_backwards)
 
     def _check_features(self, features):
         expected = self.kernel.shape[0]
@@ -332,16 +332,14 @@ class SimpleRNN(Layer):
     # -- call
     def __call__(self, inputs, initial_state=None, mask=None, training=False):
         if (self._fast is not None and initial_state is None and mask is None
-                and not self.stateful and not self.go_backwards
-                and not (training and (self.dropout or
-                                                             self.recurrent_dropout))):
+                and not self.stateful
+                and not (training and (self.dropout or self.recurrent_dropout))):
             # the lean path: checks, allocation and the kernel in one compiled call
             res = self._fast(inputs, functional.get_num_threads(),
                              -1 if self.return_sequences else functional.CHUNK_BYTES)
             if res is not None:
-                seq, state = res
-                out = seq if self.return_sequences else seq[:, -1]
-                return [out, state] if self.return_state else out
+                out = self._user_output(res[0])
+                return [out, res[1]] if self.return_state else out
         x = self._input_array(inputs)
         if x.ndim != 3:
             raise ValueError(f"Input 0 of layer `{self.name}` is incompatible with the layer: "
@@ -389,6 +387,13 @@ class SimpleRNN(Layer):
                 masks.append(None)
         return masks
 
+    def _user_output(self, seq):
+        """What the layer returns from a sequence in position order: the sequence in
+        processing order (reversed for go_backwards, a view), or the last step's output."""
+        if self.return_sequences:
+            return seq[:, ::-1] if self.go_backwards else seq
+        return seq[:, 0 if self.go_backwards else -1]
+
     def _run(self, x, initial_state, mask, training, keep):
         """Forward pass; keep=True stores what backward needs."""
         h0 = self._initial_state(x, initial_state)
@@ -397,14 +402,14 @@ class SimpleRNN(Layer):
             x, self.kernel, self.recurrent_kernel, self.bias, h0, self.activation,
             self.go_backwards, mask, return_sequences=self.return_sequences or keep,
             zero_output_for_mask=self.zero_output_for_mask,
-            dropout_mask=drop, recurrent_dropout_mask=rec_drop)
+            dropout_mask=drop, recurrent_dropout_mask=rec_drop, positions=True)
         if self.stateful:
             self.states = state
         if keep:
             self._cache = (x, h0, mask, seq, drop, rec_drop)
-        if self.return_sequences or not keep:
-            return seq, state
-        return seq[:, -1], state
+        if self.return_sequences or keep:
+            return self._user_output(seq), state
+        return seq, state
 
     # -- training
     def forward_train(self, x, training=True):
@@ -415,16 +420,16 @@ class SimpleRNN(Layer):
 
     def backward(self, d_output):
         """Gradients for the last forward_train call: returns d inputs, stores weight grads."""
-        x, h0, mask, seq, drop, rec_drop = self._cache
+        x, h0, mask, seq, drop, rec_drop = self._cache  # seq in position order
         if self.return_sequences:
-            d_seq = d_output
+            d_seq = d_output[:, ::-1] if self.go_backwards else d_output
         else:
             d_seq = np.zeros_like(seq)
-            d_seq[:, -1] = d_output
+            d_seq[:, 0 if self.go_backwards else -1] = d_output
         g = functional.simple_rnn_backward(
             d_seq, None, x, self.kernel, self.recurrent_kernel, seq, h0, self.activation,
             self.go_backwards, mask, zero_output_for_mask=self.zero_output_for_mask,
-            dropout_mask=drop, recurrent_dropout_mask=rec_drop)
+            dropout_mask=drop, recurrent_dropout_mask=rec_drop, positions=True)
         self._grads = [g.kernel, g.recurrent_kernel] + ([g.bias] if self.use_bias else [])
         return g.x
 

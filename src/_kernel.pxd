@@ -38,7 +38,7 @@ cdef extern from "_gemm.h" nogil:
 cdef void rnn_forward(int B, int T, int D, int H,
                       const floating *x, const floating *kernel,
                       const floating *recurrent_kernel, const floating *bias,
-                      const unsigned char *mask, bint zero_output, int act,
+                      const unsigned char *mask, bint zero_output, int act, bint reverse,
                       const floating *rec_drop, const floating *kernel_packed,
                       const floating *rk_packed,
                       floating *out, floating *state, floating *prev_out,
@@ -49,7 +49,7 @@ cdef void rnn_backward_steps(int B, int T, int H,
                              const floating *h0, const floating *out,
                              const floating *d_out, const floating *d_last,
                              const unsigned char *mask, bint zero_output, int act,
-                             const floating *rec_drop, floating *d_h0,
+                             bint reverse, const floating *rec_drop, floating *d_h0,
                              floating *d_pre, floating *h_prev, floating *d_carry,
                              floating *d_state_new) noexcept nogil
 

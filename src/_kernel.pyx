@@ -96,7 +96,7 @@ cdef inline void mm_acc(int m, int n, int k, const floating *a, int lda,
 cdef void rnn_forward(int B, int T, int D, int H,
                       const floating *x, const floating *kernel,
                       const floating *recurrent_kernel, const floating *bias,
-                      const unsigned char *mask, bint zero_output, int act,
+                      const unsigned char *mask, bint zero_output, int act, bint reverse,
                       const floating *rec_drop, const floating *kernel_packed,
                       const floating *rk_packed,
                       floating *out, floating *state, floating *prev_out,
@@ -105,6 +105,8 @@ cdef void rnn_forward(int B, int T, int D, int H,
     so a sub-batch is run by offsetting every per-row pointer.
 
     kernel_packed, rk_packed: the weights packed for the microkernel, or NULL for BLAS.
+    reverse: process time from the last position to the first (go_backwards); out
+    stays in position order, out[:, t] being the output of the step that read x[:, t].
 
     rec_drop (B, H) or NULL: recurrent dropout, h_prev * rec_drop feeds the product
     (through the workspace work (B, H)).
@@ -114,7 +116,7 @@ cdef void rnn_forward(int B, int T, int D, int H,
     starts from zeros), the last output on exit.
     """
     cdef Py_ssize_t rows = <Py_ssize_t>B * T
-    cdef Py_ssize_t r, b, t, j
+    cdef Py_ssize_t r, b, s, t, j
     cdef int ld = T * H, ldh
     cdef floating *o
     cdef const floating *h_p
@@ -131,11 +133,12 @@ cdef void rnn_forward(int B, int T, int D, int H,
         else:
             memset(out, 0, rows * H * sizeof(floating))
         mm_acc(<int>rows, H, D, x, D, NULL, kernel, H, False, out, H)
-    for t in range(T):
+    for s in range(T):
+        t = T - 1 - s if reverse else s
         o = out + t * H
         # o[b] += h_prev[b] @ recurrent_kernel, h_prev read in place from out
-        if mask == NULL and t > 0:
-            h_p = o - H
+        if mask == NULL and s > 0:
+            h_p = o + H if reverse else o - H
             ldh = ld
         else:
             h_p = state
@@ -165,8 +168,9 @@ cdef void rnn_forward(int B, int T, int D, int H,
                 else:
                     memcpy(o + b * ld, prev_out + b * H, H * sizeof(floating))
     if mask == NULL and T > 0:
+        t = 0 if reverse else T - 1
         for b in range(B):
-            memcpy(state + b * H, out + b * ld + (T - 1) * H, H * sizeof(floating))
+            memcpy(state + b * H, out + b * ld + t * H, H * sizeof(floating))
 
 
 cdef void rnn_backward_steps(int B, int T, int H,
@@ -174,7 +178,7 @@ cdef void rnn_backward_steps(int B, int T, int H,
                              const floating *h0, const floating *out,
                              const floating *d_out, const floating *d_last,
                              const unsigned char *mask, bint zero_output, int act,
-                             const floating *rec_drop, floating *d_h0,
+                             bint reverse, const floating *rec_drop, floating *d_h0,
                              floating *d_pre, floating *h_prev, floating *d_carry,
                              floating *d_state_new) noexcept nogil:
     """The per-step half of BPTT, for a batch (or an independent sub-batch).
@@ -183,8 +187,9 @@ cdef void rnn_backward_steps(int B, int T, int H,
     Writes d_pre (B, T, H), the gradient of the pre-activations; h_prev (B, T, H), the
     state each step read (times rec_drop); d_h0 (B, H). rkT_packed: recurrent_kernel.T
     packed for the microkernel, or NULL for BLAS. Workspaces d_carry, d_state_new (B, H).
+    reverse: the forward ran with reverse; every array stays in position order.
     """
-    cdef Py_ssize_t b, t, j, r
+    cdef Py_ssize_t b, s, t, j, r
     cdef int ld = T * H
     cdef floating *g
     cdef floating *dh
@@ -199,7 +204,8 @@ cdef void rnn_backward_steps(int B, int T, int H,
         memset(d_h0, 0, <Py_ssize_t>B * H * sizeof(floating))
     if mask != NULL:
         memset(d_carry, 0, <Py_ssize_t>B * H * sizeof(floating))
-    for t in range(T - 1, -1, -1):
+    for s in range(T - 1, -1, -1):
+        t = T - 1 - s if reverse else s
         for b in range(B):
             g = d_pre + b * ld + t * H
             y = out + b * ld + t * H
@@ -246,7 +252,8 @@ cdef void rnn_backward_steps(int B, int T, int H,
     # h_prev[b, t] = state before step t (times the recurrent dropout mask)
     for b in range(B):
         src = h0 + b * H if h0 != NULL else NULL
-        for t in range(T):
+        for s in range(T):
+            t = T - 1 - s if reverse else s
             if src == NULL:
                 memset(h_prev + b * ld + t * H, 0, H * sizeof(floating))
             else:
@@ -373,7 +380,7 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
             floating[:, ::1] work,                   # WORK (B, H), recurrent dropout only
             const floating[::1] kernel_packed=None,  # IN  pack(kernel), or None: BLAS
             const floating[::1] rk_packed=None,      # IN  pack(recurrent_kernel)
-            int num_threads=1):
+            int num_threads=1, bint reverse=False):
     """Run rnn_forward with the GIL released, on up to num_threads batch slices at once.
     Shapes are trusted (functional checks)."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
@@ -393,7 +400,8 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
         with nogil:
             csr = fr_ftz_on()
             rnn_forward(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
-                        bias_p, mask_p, zero_output, act, drop_p, kp, rp, &out[0, 0, 0],
+                        bias_p, mask_p, zero_output, act, reverse, drop_p, kp, rp,
+                        &out[0, 0, 0],
                         &state[0, 0], prev_p, work_p)
             fr_ftz_restore(csr)
         return
@@ -403,7 +411,7 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
         csr = fr_ftz_on()
         rnn_forward(b1 - b0, T, D, H, &x[b0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
                     bias_p, mask_p + b0 * T if mask_p != NULL else NULL, zero_output, act,
-                    drop_p + b0 * H if drop_p != NULL else NULL, kp, rp, &out[b0, 0, 0],
+                    reverse, drop_p + b0 * H if drop_p != NULL else NULL, kp, rp, &out[b0, 0, 0],
                     &state[b0, 0], prev_p + b0 * H if prev_p != NULL else NULL,
                     work_p + b0 * H if work_p != NULL else NULL)
         fr_ftz_restore(csr)
@@ -429,7 +437,7 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
              floating[:, ::1] d_carry,                # WORK (B, H)
              floating[:, ::1] d_state_new,            # WORK (B, H)
              bint packed=False,
-             int num_threads=1):
+             int num_threads=1, bint reverse=False):
     """Run BPTT with the GIL released. With packed, each of up to num_threads batch
     slices runs its time loop and its share of the merged products on the microkernel,
     and the slices' weight gradients are summed; otherwise the time loop runs on the
@@ -472,7 +480,7 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
         with nogil:
             csr = fr_ftz_on()
             rnn_backward_steps(B, T, H, &recurrent_kernel[0, 0], rp, h0_p, &out[0, 0, 0],
-                               dout_p, dlast_p, mask_p, zero_output, act, drop_p,
+                               dout_p, dlast_p, mask_p, zero_output, act, reverse, drop_p,
                                &d_h0[0, 0], &d_pre[0, 0, 0], &h_prev[0, 0, 0],
                                &d_carry[0, 0], &d_state_new[0, 0])
             if packed:
@@ -494,7 +502,7 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
                            dout_p + <Py_ssize_t>b0 * T * H if dout_p != NULL else NULL,
                            dlast_p + b0 * H if dlast_p != NULL else NULL,
                            mask_p + b0 * T if mask_p != NULL else NULL, zero_output,
-                           act, drop_p + b0 * H if drop_p != NULL else NULL,
+                           act, reverse, drop_p + b0 * H if drop_p != NULL else NULL,
                            &d_h0[b0, 0], &d_pre[b0, 0, 0], &h_prev[b0, 0, 0],
                            &d_carry[b0, 0], &d_state_new[b0, 0])
         if packed:
@@ -536,16 +544,17 @@ cdef class Forward:
 
     Holds references to the weight arrays (so in-place updates are seen) and packs
     them into its own buffers on every call, which costs little next to the product.
+    With reverse (go_backwards) time runs backwards and sequences stay in position order.
     Calling it returns (sequences (B, T, H), last_state (B, H)), or None when x does
     not qualify (or the output would pass max_bytes) and the caller must take the
     general path (fastrnn.functional).
     """
     cdef cnp.ndarray kernel, recurrent_kernel, bias, kp, rp
     cdef int D, H, act, typenum
-    cdef bint packed
+    cdef bint packed, reverse
 
     def __init__(self, cnp.ndarray kernel, cnp.ndarray recurrent_kernel, bias, int act,
-                 bint packed):
+                 bint packed, bint reverse=False):
         if not (cnp.PyArray_IS_C_CONTIGUOUS(kernel) and
                 cnp.PyArray_IS_C_CONTIGUOUS(recurrent_kernel)):
             raise ValueError("weights must be C-contiguous")
@@ -559,6 +568,7 @@ cdef class Forward:
         self.H = kernel.shape[1]
         self.act = act
         self.packed = packed
+        self.reverse = reverse
         if packed:
             self.kp = pack(kernel)
             self.rp = pack(recurrent_kernel)
@@ -607,7 +617,7 @@ cdef class Forward:
                              <const float *>cnp.PyArray_DATA(self.recurrent_kernel),
                              <const float *>b, <float *>kp, <float *>rp,
                              <float *>cnp.PyArray_DATA(out), <float *>cnp.PyArray_DATA(state),
-                             B, T, self.D, self.H, self.act, nt)
+                             B, T, self.D, self.H, self.act, self.reverse, nt)
         else:
             with nogil:
                 lean_forward(<const double *>cnp.PyArray_DATA(x),
@@ -615,12 +625,12 @@ cdef class Forward:
                              <const double *>cnp.PyArray_DATA(self.recurrent_kernel),
                              <const double *>b, <double *>kp, <double *>rp,
                              <double *>cnp.PyArray_DATA(out), <double *>cnp.PyArray_DATA(state),
-                             B, T, self.D, self.H, self.act, nt)
+                             B, T, self.D, self.H, self.act, self.reverse, nt)
 
 
 cdef void lean_forward(const floating *xp, const floating *w, const floating *u,
                        const floating *b, floating *kp, floating *rp, floating *o,
-                       floating *st, int B, int T, int D, int H, int act,
+                       floating *st, int B, int T, int D, int H, int act, bint reverse,
                        int nt) noexcept nogil:
     """Pack the weights (when kp is given) and run rnn_forward on nt batch slices."""
     cdef int i, b0, b1
@@ -634,7 +644,7 @@ cdef void lean_forward(const floating *xp, const floating *w, const floating *u,
             fr_pack_f64(False, H, H, u, H, rp)
     if nt == 1:
         csr = fr_ftz_on()
-        rnn_forward(B, T, D, H, xp, w, u, b, NULL, False, act, NULL, kp, rp, o, st,
+        rnn_forward(B, T, D, H, xp, w, u, b, NULL, False, act, reverse, NULL, kp, rp, o, st,
                     NULL, NULL)
         fr_ftz_restore(csr)
         return
@@ -643,7 +653,7 @@ cdef void lean_forward(const floating *xp, const floating *w, const floating *u,
         b1 = <int>((<long long>(i + 1) * B) // nt)
         csr = fr_ftz_on()
         rnn_forward(b1 - b0, T, D, H, xp + <Py_ssize_t>b0 * T * D, w, u, b, NULL, False,
-                    act, NULL, kp, rp, o + <Py_ssize_t>b0 * T * H, st + <Py_ssize_t>b0 * H,
+                    act, reverse, NULL, kp, rp, o + <Py_ssize_t>b0 * T * H, st + <Py_ssize_t>b0 * H,
                     NULL, NULL)
         fr_ftz_restore(csr)
 
