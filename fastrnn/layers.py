@@ -558,12 +558,36 @@ class Bidirectional(Layer):
             return y_f * y_b
         return [y_f, y_b]
 
+    def _lean_concat(self, inputs, training):
+        """Both directions written straight into the two halves of the concatenated
+        output by the lean compiled path, or None when a call needs the general one."""
+        f, b = self.forward_layer, self.backward_layer
+        if (self.merge_mode != "concat" or not self.return_sequences or self.stateful
+                or f._fast is None or b._fast is None or type(inputs) is not np.ndarray
+                or inputs.ndim != 3
+                or (training and (f.dropout or f.recurrent_dropout or b.dropout
+                                  or b.recurrent_dropout))):
+            return None
+        H = f.units
+        buf = np.empty(inputs.shape[:2] + (H + b.units,), _DTYPES[f.dtype])
+        threads = functional.get_num_threads()
+        res_f = f._fast(inputs, threads, -1, buf[..., :H])
+        res_b = res_f and b._fast(inputs, threads, -1, buf[..., H:])
+        if not res_b:
+            return None
+        # the backward half is in position order, which is the forward time it merges in
+        return [buf, res_f[1], res_b[1]] if self.return_state else buf
+
     def __call__(self, inputs, initial_state=None, mask=None, training=False):
         x = self._input_array(inputs)
         if x.ndim != 3:
             raise ValueError(f"Input 0 of layer `{self.name}` is incompatible with the layer: "
                              f"expected ndim=3 (batch, timesteps, features), found "
                              f"ndim={x.ndim}. Full shape received: {x.shape}")
+        if initial_state is None and mask is None:
+            merged = self._lean_concat(inputs, training)
+            if merged is not None:
+                return merged
         if initial_state is not None:
             if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 2:
                 raise ValueError(f"Argument `initial_state` of layer `{self.name}` must be a "

@@ -41,7 +41,7 @@ cdef void rnn_forward(int B, int T, int D, int H,
                       const unsigned char *mask, bint zero_output, int act, bint reverse,
                       const floating *rec_drop, const floating *kernel_packed,
                       const floating *rk_packed,
-                      floating *out, floating *state, floating *prev_out,
+                      floating *out, int ldo, floating *state, floating *prev_out,
                       floating *work) noexcept nogil
 
 cdef void rnn_backward_steps(int B, int T, int H,

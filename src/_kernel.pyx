@@ -99,10 +99,13 @@ cdef void rnn_forward(int B, int T, int D, int H,
                       const unsigned char *mask, bint zero_output, int act, bint reverse,
                       const floating *rec_drop, const floating *kernel_packed,
                       const floating *rk_packed,
-                      floating *out, floating *state, floating *prev_out,
+                      floating *out, int ldo, floating *state, floating *prev_out,
                       floating *work) noexcept nogil:
     """Forward over x (B, T, D) into out (B, T, H). Rows of the batch are independent,
     so a sub-batch is run by offsetting every per-row pointer.
+
+    ldo: elements between out[b, t] and out[b, t + 1] (H, or more to write into a
+    wider array such as one half of a Bidirectional concatenation).
 
     kernel_packed, rk_packed: the weights packed for the microkernel, or NULL for BLAS.
     reverse: process time from the last position to the first (go_backwards); out
@@ -117,28 +120,28 @@ cdef void rnn_forward(int B, int T, int D, int H,
     """
     cdef Py_ssize_t rows = <Py_ssize_t>B * T
     cdef Py_ssize_t r, b, s, t, j
-    cdef int ld = T * H, ldh
+    cdef int ld = T * ldo, ldh
     cdef floating *o
     cdef const floating *h_p
     # out = bias + x @ kernel          (one GEMM over all B*T rows)
     if kernel_packed != NULL:
         if floating is float:
-            fr_gemm_packed_set_f32(<int>rows, H, D, x, D, 1, kernel_packed, out, H, bias)
+            fr_gemm_packed_set_f32(<int>rows, H, D, x, D, 1, kernel_packed, out, ldo, bias)
         else:
-            fr_gemm_packed_set_f64(<int>rows, H, D, x, D, 1, kernel_packed, out, H, bias)
+            fr_gemm_packed_set_f64(<int>rows, H, D, x, D, 1, kernel_packed, out, ldo, bias)
     else:
-        if bias != NULL:
-            for r in range(rows):
-                memcpy(out + r * H, bias, H * sizeof(floating))
-        else:
-            memset(out, 0, rows * H * sizeof(floating))
-        mm_acc(<int>rows, H, D, x, D, NULL, kernel, H, False, out, H)
+        for r in range(rows):
+            if bias != NULL:
+                memcpy(out + r * ldo, bias, H * sizeof(floating))
+            else:
+                memset(out + r * ldo, 0, H * sizeof(floating))
+        mm_acc(<int>rows, H, D, x, D, NULL, kernel, H, False, out, ldo)
     for s in range(T):
         t = T - 1 - s if reverse else s
-        o = out + t * H
+        o = out + t * ldo
         # o[b] += h_prev[b] @ recurrent_kernel, h_prev read in place from out
         if mask == NULL and s > 0:
-            h_p = o + H if reverse else o - H
+            h_p = o + ldo if reverse else o - ldo
             ldh = ld
         else:
             h_p = state
@@ -152,7 +155,7 @@ cdef void rnn_forward(int B, int T, int D, int H,
             ldh = H
         mm_acc(B, H, H, h_p, ldh, rk_packed, recurrent_kernel, H, False, o, ld)
         # o = act(o)
-        if T == 1:
+        if T == 1 and ldo == H:
             act_inplace(act, o, <Py_ssize_t>B * H)
         else:
             for b in range(B):
@@ -170,7 +173,7 @@ cdef void rnn_forward(int B, int T, int D, int H,
     if mask == NULL and T > 0:
         t = 0 if reverse else T - 1
         for b in range(B):
-            memcpy(state + b * H, out + b * ld + t * H, H * sizeof(floating))
+            memcpy(state + b * H, out + b * ld + t * ldo, H * sizeof(floating))
 
 
 cdef void rnn_backward_steps(int B, int T, int H,
@@ -401,7 +404,7 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
             csr = fr_ftz_on()
             rnn_forward(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
                         bias_p, mask_p, zero_output, act, reverse, drop_p, kp, rp,
-                        &out[0, 0, 0],
+                        &out[0, 0, 0], H,
                         &state[0, 0], prev_p, work_p)
             fr_ftz_restore(csr)
         return
@@ -411,7 +414,8 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
         csr = fr_ftz_on()
         rnn_forward(b1 - b0, T, D, H, &x[b0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
                     bias_p, mask_p + b0 * T if mask_p != NULL else NULL, zero_output, act,
-                    reverse, drop_p + b0 * H if drop_p != NULL else NULL, kp, rp, &out[b0, 0, 0],
+                    reverse, drop_p + b0 * H if drop_p != NULL else NULL, kp, rp,
+                    &out[b0, 0, 0], H,
                     &state[b0, 0], prev_p + b0 * H if prev_p != NULL else NULL,
                     work_p + b0 * H if work_p != NULL else NULL)
         fr_ftz_restore(csr)
@@ -573,10 +577,13 @@ cdef class Forward:
             self.kp = pack(kernel)
             self.rp = pack(recurrent_kernel)
 
-    def __call__(self, x, int num_threads, long long max_bytes=-1):
-        """max_bytes >= 0: return None rather than allocate a larger output."""
-        cdef cnp.ndarray xa
+    def __call__(self, x, int num_threads, long long max_bytes=-1, out=None):
+        """max_bytes >= 0: return None rather than allocate a larger output.
+        out: write the sequences into this (B, T, H) array instead, whose last axis
+        is contiguous and whose rows may be wider (one half of a concatenation)."""
+        cdef cnp.ndarray xa, oa
         cdef cnp.npy_intp dims[3]
+        cdef Py_ssize_t item, ldo
         if type(x) is not np.ndarray:
             return None
         xa = <cnp.ndarray>x
@@ -592,13 +599,29 @@ cdef class Forward:
         dims[0] = xa.shape[0]
         dims[1] = xa.shape[1]
         dims[2] = self.H
-        out = cnp.PyArray_EMPTY(3, dims, self.typenum, 0)
+        item = cnp.PyArray_ITEMSIZE(xa)
+        if out is None:
+            out = cnp.PyArray_EMPTY(3, dims, self.typenum, 0)
+            ldo = self.H
+        else:
+            if type(out) is not np.ndarray:
+                return None
+            oa = <cnp.ndarray>out
+            if (cnp.PyArray_NDIM(oa) != 3 or cnp.PyArray_TYPE(oa) != self.typenum or
+                    oa.shape[0] != dims[0] or oa.shape[1] != dims[1] or
+                    oa.shape[2] != self.H or not cnp.PyArray_ISWRITEABLE(oa) or
+                    not cnp.PyArray_ISALIGNED(oa) or oa.strides[2] != item or
+                    oa.strides[1] % item != 0 or oa.strides[1] < self.H * item or
+                    oa.strides[0] != dims[1] * oa.strides[1] or
+                    dims[1] * (oa.strides[1] // item) > 2**31 - 1):
+                return None
+            ldo = oa.strides[1] // item
         dims[1] = self.H
         state = cnp.PyArray_ZEROS(2, dims, self.typenum, 0)
-        self._run(xa, out, state, num_threads)
+        self._run(xa, out, <int>ldo, state, num_threads)
         return out, state
 
-    cdef void _run(self, cnp.ndarray x, cnp.ndarray out, cnp.ndarray state,
+    cdef void _run(self, cnp.ndarray x, cnp.ndarray out, int ldo, cnp.ndarray state,
                    int num_threads) noexcept:
         cdef int B = x.shape[0], T = x.shape[1]
         cdef void *b = NULL
@@ -616,7 +639,8 @@ cdef class Forward:
                              <const float *>cnp.PyArray_DATA(self.kernel),
                              <const float *>cnp.PyArray_DATA(self.recurrent_kernel),
                              <const float *>b, <float *>kp, <float *>rp,
-                             <float *>cnp.PyArray_DATA(out), <float *>cnp.PyArray_DATA(state),
+                             <float *>cnp.PyArray_DATA(out), ldo,
+                             <float *>cnp.PyArray_DATA(state),
                              B, T, self.D, self.H, self.act, self.reverse, nt)
         else:
             with nogil:
@@ -624,14 +648,15 @@ cdef class Forward:
                              <const double *>cnp.PyArray_DATA(self.kernel),
                              <const double *>cnp.PyArray_DATA(self.recurrent_kernel),
                              <const double *>b, <double *>kp, <double *>rp,
-                             <double *>cnp.PyArray_DATA(out), <double *>cnp.PyArray_DATA(state),
+                             <double *>cnp.PyArray_DATA(out), ldo,
+                             <double *>cnp.PyArray_DATA(state),
                              B, T, self.D, self.H, self.act, self.reverse, nt)
 
 
 cdef void lean_forward(const floating *xp, const floating *w, const floating *u,
                        const floating *b, floating *kp, floating *rp, floating *o,
-                       floating *st, int B, int T, int D, int H, int act, bint reverse,
-                       int nt) noexcept nogil:
+                       int ldo, floating *st, int B, int T, int D, int H, int act,
+                       bint reverse, int nt) noexcept nogil:
     """Pack the weights (when kp is given) and run rnn_forward on nt batch slices."""
     cdef int i, b0, b1
     cdef unsigned int csr
@@ -644,8 +669,8 @@ cdef void lean_forward(const floating *xp, const floating *w, const floating *u,
             fr_pack_f64(False, H, H, u, H, rp)
     if nt == 1:
         csr = fr_ftz_on()
-        rnn_forward(B, T, D, H, xp, w, u, b, NULL, False, act, reverse, NULL, kp, rp, o, st,
-                    NULL, NULL)
+        rnn_forward(B, T, D, H, xp, w, u, b, NULL, False, act, reverse, NULL, kp, rp, o, ldo,
+                    st, NULL, NULL)
         fr_ftz_restore(csr)
         return
     for i in prange(nt, num_threads=nt, schedule="static", chunksize=1):
@@ -653,8 +678,8 @@ cdef void lean_forward(const floating *xp, const floating *w, const floating *u,
         b1 = <int>((<long long>(i + 1) * B) // nt)
         csr = fr_ftz_on()
         rnn_forward(b1 - b0, T, D, H, xp + <Py_ssize_t>b0 * T * D, w, u, b, NULL, False,
-                    act, reverse, NULL, kp, rp, o + <Py_ssize_t>b0 * T * H, st + <Py_ssize_t>b0 * H,
-                    NULL, NULL)
+                    act, reverse, NULL, kp, rp, o + <Py_ssize_t>b0 * T * ldo, ldo,
+                    st + <Py_ssize_t>b0 * H, NULL, NULL)
         fr_ftz_restore(csr)
 
 
