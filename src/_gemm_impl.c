@@ -3,7 +3,7 @@
 #include <string.h>
 #include "_gemm.h"
 
-#define MC 96         /* rows per block: A block stays in L2 while panels sweep over it */
+#define MC 48         /* rows per block: an A block of 48 x KC stays near L1 while panels sweep it */
 #define KC 256        /* depth per block: a panel's slice stays in L1 */
 
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
