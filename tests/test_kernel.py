@@ -12,6 +12,17 @@ SHAPES = [(1, 1, 1, 1), (1, 5, 3, 4), (4, 1, 3, 2), (3, 7, 5, 1), (8, 2, 10, 3),
           (5, 9, 17, 33), (2, 3, 64, 96)]
 
 
+@pytest.fixture(params=["microkernel", "blas"])
+def path(request, monkeypatch):
+    """Both products: the packed microkernel (where the CPU has AVX2/FMA) and SciPy's
+    BLAS, which CPUs without it use."""
+    if request.param == "blas":
+        monkeypatch.setattr(F, "_PACKED", False)
+    elif not _kernel.simd():
+        pytest.skip("this CPU runs the BLAS path only")
+    return request.param
+
+
 def make(rng, B, T, D, H, dtype, scale=0.7):
     x = rng.uniform(-1, 1, (B, T, D)).astype(dtype)
     W = rng.uniform(-scale, scale, (D, H)).astype(dtype)
@@ -33,7 +44,7 @@ def test_compiled_module_is_in_use():
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("act", ACTS)
-def test_forward_matches_reference(rng, dtype, shape, act):
+def test_forward_matches_reference(rng, path, dtype, shape, act):
     x, W, U, b, h0 = make(rng, *shape, dtype)
     seq, last = F.simple_rnn_forward(x, W, U, b, h0, act)
     ref_seq, ref_last = R.simple_rnn_forward(x, W, U, b, h0, act)
@@ -48,7 +59,7 @@ def test_forward_matches_reference(rng, dtype, shape, act):
 @pytest.mark.parametrize("zero_output", [False, True])
 @pytest.mark.parametrize("use_bias", [False, True])
 @pytest.mark.parametrize("use_h0", [False, True])
-def test_forward_flags(rng, dtype, go_backwards, use_mask, zero_output, use_bias, use_h0):
+def test_forward_flags(rng, path, dtype, go_backwards, use_mask, zero_output, use_bias, use_h0):
     B, T, D, H = 4, 6, 5, 7
     x, W, U, b, h0 = make(rng, B, T, D, H, dtype)
     b = b if use_bias else None
@@ -72,7 +83,7 @@ def test_forward_flags(rng, dtype, go_backwards, use_mask, zero_output, use_bias
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_long_sequence_and_chunking(rng, dtype, monkeypatch):
+def test_long_sequence_and_chunking(rng, path, dtype, monkeypatch):
     B, T, D, H = 3, 3000, 4, 8
     x, W, U, b, h0 = make(rng, B, T, D, H, dtype)
     mask = rng.uniform(size=(B, T)) > 0.1
@@ -123,7 +134,7 @@ def test_any_input_layout_is_converted(rng, layout):
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("use_mask", [False, True])
 @pytest.mark.parametrize("zero_output", [False, True])
-def test_backward_matches_reference(rng, dtype, act, go_backwards, use_mask, zero_output):
+def test_backward_matches_reference(rng, path, dtype, act, go_backwards, use_mask, zero_output):
     B, T, D, H = 3, 6, 5, 4
     x, W, U, b, h0 = make(rng, B, T, D, H, dtype)
     mask = None
@@ -157,7 +168,7 @@ def test_backward_either_upstream_gradient(rng, dtype, d_seq, d_last):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_dropout_masks_match_reference(rng, dtype):
+def test_dropout_masks_match_reference(rng, path, dtype):
     B, T, D, H = 3, 5, 4, 6
     x, W, U, b, h0 = make(rng, B, T, D, H, dtype)
     dm = ((rng.uniform(size=(B, D)) > 0.3) / 0.7).astype(dtype)
@@ -250,7 +261,7 @@ def test_non_finite_inputs_do_not_crash():
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_threaded_batch_split_matches_reference(rng, threads, dtype):
+def test_threaded_batch_split_matches_reference(rng, path, threads, dtype):
     """Big enough to take the multi-threaded path; 5 rows split unevenly over 2 or 3."""
     import fastrnn
     B, T, D, H = 5, 40, 48, 128  # above the kernel's PARALLEL_MIN_WORK
@@ -294,7 +305,7 @@ def test_lean_plan_declines_what_it_cannot_do(rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(3, 100, 7, 100), (2, 150, 300, 20), (7, 41, 5, 9)])
-def test_backward_blocking_edges(rng, dtype, shape):
+def test_backward_blocking_edges(rng, path, dtype, shape):
     """Merged products deeper than one k-block (B*T > 256 rows), with A blocks of
     more than one row-block and tiles left over."""
     x, W, U, b, h0 = make(rng, *shape, dtype)
