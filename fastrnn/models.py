@@ -286,6 +286,9 @@ class Sequential:
         if y is None:
             raise ValueError(f"Argument `y` of `{what}` is required, got None.")
         y = np.asarray(y)
+        if x.shape[0] == 0:
+            raise ValueError(f"Argument `x` of `{what}` has no samples (shape {x.shape}); "
+                             "expected at least one.")
         if y.shape[:1] != x.shape[:1]:
             raise ValueError(f"Arguments `x` and `y` of `{what}` must have the same number of "
                              f"samples, got x with {x.shape[0]} and y with shape {y.shape}.")

@@ -229,6 +229,8 @@ def test_bad_targets_and_names(rng):
     with pytest.raises(ValueError, match="`metrics`"):
         model.compile("adam", "mse", metrics=["f1ish"])
     model.compile("adam", "mse")
+    with pytest.raises(ValueError, match="no samples"):
+        model.fit(x[:0], y[:0], verbose=0)
     with pytest.raises(ValueError, match="same number of samples"):
         model.fit(x, y[:5], verbose=0)
     with pytest.raises(ValueError, match="`y`"):
