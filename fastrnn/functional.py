@@ -50,8 +50,8 @@ def get_num_threads():
     return _threads["env"] or _kernel.omp_max_threads()
 
 
-def _packed(weights, transpose=False):
-    return _kernel.pack(weights, transpose) if _PACKED else None
+def _packed(weights):
+    return _kernel.pack(weights) if _PACKED else None
 
 
 def _dtype_of(kernel):
