@@ -50,6 +50,22 @@ def get_num_threads():
     return _threads["env"] or _kernel.omp_max_threads()
 
 
+class _Workspace:
+    """Scratch arrays by name, kept in a caller's dict between calls (or fresh)."""
+
+    def __init__(self, store, dtype):
+        self.store = store
+        self.dtype = dtype
+
+    def __call__(self, name, shape):
+        arr = None if self.store is None else self.store.get(name)
+        if arr is None or arr.shape != shape or arr.dtype != self.dtype:
+            arr = np.empty(shape, self.dtype)
+            if self.store is not None:
+                self.store[name] = arr
+        return arr
+
+
 def _packed(weights):
     return _kernel.pack(weights) if _PACKED else None
 
@@ -261,7 +277,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
 def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, sequences,
                         initial_state=None, activation="tanh", go_backwards=False,
                         mask=None, *, zero_output_for_mask=False, dropout_mask=None,
-                        recurrent_dropout_mask=None, positions=False):
+                        recurrent_dropout_mask=None, positions=False, workspace=None):
     """Backpropagation through time for ``simple_rnn_forward``.
 
     Args:
@@ -274,6 +290,8 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
         dropout_mask, recurrent_dropout_mask: the same masks as the forward call.
         positions: sequences and d_sequences are in position order (see
             ``simple_rnn_forward``) rather than processing order.
+        workspace: a dict this call may keep its scratch buffers in, so repeated calls
+            (a training loop) reuse them instead of faulting in fresh memory.
 
     Returns:
         RNNGradients(x (batch, timesteps, features), kernel (features, units),
@@ -311,11 +329,14 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     dr = np.empty((H, H), dtype)
     db = np.empty((H,), dtype)
     dh0 = np.empty((B, H), dtype)
+    work = _Workspace(workspace, dtype)
     _kernel.backward(x_in, kernel, recurrent_kernel, h0, seq, d_seq, d_last, mask8,
                      bool(zero_output_for_mask), act, rec_drop, dx, dk, dr, db, dh0,
-                     np.empty((B, T, H), dtype), np.empty((B, T, H), dtype),
-                     np.empty((B, H), dtype), np.empty((B, H), dtype),
-                     packed=_PACKED, num_threads=get_num_threads(), reverse=bool(go_backwards))
+                     work("d_pre", (B, T, H)), work("h_prev", (B, T, H)),
+                     work("d_carry", (B, H)), work("d_state_new", (B, H)),
+                     packed=_PACKED, num_threads=get_num_threads(), reverse=bool(go_backwards),
+                     dp_work=work("dp_packed", (_kernel.packed_size(B * T, H, dtype),))
+                     if _PACKED else None)
     if dropout_mask is not None:
         dx *= _dropout_array(dropout_mask, "dropout_mask", B, D, dtype)[:, None, :]
     return RNNGradients(dx, dk, dr, db, dh0)

@@ -342,6 +342,11 @@ def omp_max_threads():
     return fr_omp_max_threads()
 
 
+def packed_size(Py_ssize_t k, Py_ssize_t n, dtype):
+    """Elements pack() needs for a (k, n) matrix of dtype."""
+    return pack_size(k, n, np.dtype(dtype) == np.float32)
+
+
 def simd():
     """True when the AVX2+FMA microkernel runs on this CPU."""
     return bool(fr_gemm_simd())
@@ -441,7 +446,8 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
              floating[:, ::1] d_carry,                # WORK (B, H)
              floating[:, ::1] d_state_new,            # WORK (B, H)
              bint packed=False,
-             int num_threads=1, bint reverse=False):
+             int num_threads=1, bint reverse=False,
+             floating[::1] dp_work=None):             # WORK room for pack(d_pre), or None
     """Run BPTT with the GIL released. With packed, each of up to num_threads batch
     slices runs its time loop and its share of the merged products on the microkernel,
     and the slices' weight gradients are summed; otherwise the time loop runs on the
@@ -472,7 +478,10 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
         rkT_p = pack(recurrent_kernel, True)
         kT_p = pack(kernel, True)
         # each slice packs its rows of d_pre: room for B*T rows of ceil(H / NR) panels
-        dp_p = np.empty(pack_size(B * T, H, floating is float), dt)
+        if dp_work is not None and dp_work.shape[0] >= pack_size(B * T, H, sizeof(floating) == 4):
+            dp_p = dp_work
+        else:
+            dp_p = np.empty(pack_size(B * T, H, sizeof(floating) == 4), dt)
         rp = &rkT_p[0]
         kp = &kT_p[0]
         dpp = &dp_p[0]

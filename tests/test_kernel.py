@@ -335,3 +335,16 @@ def test_vectorised_activations_are_accurate(dtype, act, tol):
     if dtype == np.float32 and act == "tanh":
         err = np.minimum(err, np.abs(seq.ravel() - exact))
     assert err.max() <= tol, (x[err.argmax()], err.max())
+
+
+def test_backward_workspace_reuse_gives_the_same_gradients(rng, path):
+    workspace = {}
+    for shape in [(3, 6, 4, 5), (3, 6, 4, 5), (2, 9, 4, 5), (3, 6, 4, 5)]:
+        x, W, U, b, h0 = make(rng, *shape, np.float64)
+        seq, _ = F.simple_rnn_forward(x, W, U, b, h0)
+        dY = rng.normal(size=seq.shape)
+        fresh = F.simple_rnn_backward(dY, None, x, W, U, seq, h0)
+        reused = F.simple_rnn_backward(dY, None, x, W, U, seq, h0, workspace=workspace)
+        for a, e in zip(reused, fresh):
+            np.testing.assert_array_equal(a, e)
+    assert "d_pre" in workspace and workspace["d_pre"].shape == (3, 6, 5)
