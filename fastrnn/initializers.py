@@ -83,7 +83,8 @@ _BY_NAME = {f.__name__: f for f in (zeros, ones, glorot_uniform, glorot_normal, 
 _ALIASES = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_normal",
             "Orthogonal": "orthogonal", "Zeros": "zeros", "Ones": "ones",
             "HeUniform": "he_uniform", "HeNormal": "he_normal", "LecunUniform": "lecun_uniform",
-            "RandomUniform": "random_uniform", "RandomNormal": "random_normal"}
+            "RandomUniform": "random_uniform", "RandomNormal": "random_normal",
+            "uniform": "random_uniform"}
 
 
 def get(identifier, argument):

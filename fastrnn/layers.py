@@ -1,4 +1,5 @@
-"""Keras-shaped layers: SimpleRNN, Bidirectional and Dense.
+"""Keras-shaped layers: SimpleRNN, Bidirectional, Dense, Embedding, Dropout,
+Activation and Flatten.
 
 A layer owns its config and weights and calls ``fastrnn.functional``; the
 numerics live there and below. Keras 2 input spellings (``input_shape``,
@@ -12,7 +13,8 @@ import numpy as np
 from . import activations, functional, initializers
 from .utils import make_rng, snake_case, unique_name
 
-__all__ = ["Layer", "SimpleRNN", "Bidirectional", "Dense", "Input", "InputSpec"]
+__all__ = ["Layer", "SimpleRNN", "Bidirectional", "Dense", "Input", "InputSpec", "Embedding",
+           "Dropout", "Activation", "Flatten"]
 
 # Keras arguments fastrnn does not implement: accepted only at their default.
 _UNSUPPORTED = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
@@ -254,6 +256,7 @@ class SimpleRNN(Layer):
         self.states = None
         self._cache = None
         self._fast = None
+        self._workspace = {}  # backward's scratch buffers, reused across training steps
 
     # -- build
     def build(self, input_shape):
@@ -429,7 +432,8 @@ class SimpleRNN(Layer):
         g = functional.simple_rnn_backward(
             d_seq, None, x, self.kernel, self.recurrent_kernel, seq, h0, self.activation,
             self.go_backwards, mask, zero_output_for_mask=self.zero_output_for_mask,
-            dropout_mask=drop, recurrent_dropout_mask=rec_drop, positions=True)
+            dropout_mask=drop, recurrent_dropout_mask=rec_drop, positions=True,
+            workspace=self._workspace)
         self._grads = [g.kernel, g.recurrent_kernel] + ([g.bias] if self.use_bias else [])
         return g.x
 
@@ -774,3 +778,299 @@ class Dense(Layer):
 
     def __repr__(self):
         return f"<Dense name={self.name}, units={self.units}, activation={self.activation}>"
+
+
+class Embedding(Layer):
+    """Turns non-negative integer indices into dense vectors of fixed size.
+
+    ``output[..., :] = embeddings[inputs[...]]``: inputs (batch, timesteps) of integer
+    indices in ``[0, input_dim)`` give outputs (batch, timesteps, output_dim).
+
+    Args:
+        input_dim: size of the vocabulary (largest index + 1).
+        output_dim: dimension of the dense embedding.
+        embeddings_initializer: Keras name; "uniform" (default) is RandomUniform(-0.05, 0.05).
+        mask_zero: must be False (masks are not propagated through Sequential yet).
+        input_length: Keras 2's fixed sequence length (declares the input shape
+            (None, input_length)).
+        dtype: "float32" (default) or "float64", the dtype of the outputs.
+
+    Example:
+    >>> Embedding(10, 4)(np.array([[1, 2, 3]])).shape
+    (1, 3, 4)
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 input_length=None, seed=None, **kwargs):
+        for key, value in (("embeddings_regularizer", embeddings_regularizer),
+                           ("embeddings_constraint", embeddings_constraint)):
+            if value is not None:
+                raise NotImplementedError(
+                    f"fastrnn does not implement argument `{key}` of Embedding; got "
+                    f"{value!r}. Remove it, or pass None.")
+        if mask_zero:
+            raise NotImplementedError(
+                "Embedding(mask_zero=True) is not supported by fastrnn: masks are not "
+                "propagated through Sequential yet. Pass mask_zero=False, and give "
+                "`mask=` to the recurrent layer's call directly if you need masking.")
+        if input_length is not None:
+            input_length = _positive_int(input_length, "input_length")
+            if kwargs.get("input_shape") is None and kwargs.get("batch_input_shape") is None:
+                kwargs["input_shape"] = (input_length,)
+        super().__init__(**kwargs)
+        self.input_dim = _positive_int(input_dim, "input_dim")
+        self.output_dim = _positive_int(output_dim, "output_dim")
+        self.embeddings_initializer = initializers.get(embeddings_initializer,
+                                                       "embeddings_initializer")
+        self.mask_zero = False
+        self.input_length = input_length
+        self.seed = seed
+        self._rng = make_rng(seed)
+        self.embeddings = None
+        self._cache = None
+
+    def build(self, input_shape=None):
+        if input_shape is not None:
+            input_shape = _shape_tuple(input_shape, "input_shape")
+            self.input_shape = input_shape
+        if self.built:
+            return
+        self.embeddings = initializers.initialize(
+            self.embeddings_initializer, (self.input_dim, self.output_dim),
+            _DTYPES[self.dtype], self._rng)
+        self.built = True
+
+    @property
+    def weights(self):
+        return [self.embeddings] if self.built else []
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def _indices(self, x):
+        x = self._input_array(x)
+        if x.ndim < 1:
+            raise ValueError(f"Received an invalid value for argument `x`, expected an array "
+                             f"of indices of rank >= 1 (batch, timesteps), got shape {x.shape}.")
+        if x.dtype == np.bool_:
+            x = x.astype(np.int64)
+        if not np.issubdtype(x.dtype, np.integer):
+            if not np.all(np.isfinite(x)) or np.any(x != np.round(x)):
+                raise ValueError("Received an invalid value for argument `x`, expected integer "
+                                 f"indices in [0, {self.input_dim}), got non-integer values "
+                                 f"(dtype {x.dtype}).")
+        if x.size and (x.min() < 0 or x.max() >= self.input_dim):
+            raise ValueError("Received an invalid value for argument `x`, expected integer "
+                             f"indices in [0, {self.input_dim}) (input_dim={self.input_dim}), "
+                             f"got min {x.min()} and max {x.max()}.")
+        return x.astype(np.intp, copy=False)
+
+    def __call__(self, inputs, training=False, mask=None):
+        if mask is not None:
+            raise NotImplementedError(f"Layer `{self.name}` (Embedding) does not take a "
+                                      "`mask`; got one.")
+        idx = self._indices(inputs)
+        if not self.built:
+            self.build((None,) + idx.shape[1:])
+        return self.embeddings[idx]
+
+    def forward_train(self, x, training=True):
+        idx = self._indices(x)
+        if not self.built:
+            self.build((None,) + idx.shape[1:])
+        self._cache = idx
+        return self.embeddings[idx]
+
+    def backward(self, d_output):
+        """Scatter-adds d loss / d output into the embeddings' gradient; integer inputs
+        get no gradient, so this returns None (Sequential ignores its first layer's)."""
+        idx = self._cache
+        d_output = np.asarray(d_output)
+        grad = np.zeros_like(self.embeddings)
+        np.add.at(grad, idx.reshape(-1),
+                  d_output.reshape(-1, self.output_dim).astype(grad.dtype, copy=False))
+        self._grads = [grad]
+        return None
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(input_dim=self.input_dim, output_dim=self.output_dim,
+                      embeddings_initializer=self.embeddings_initializer,
+                      mask_zero=self.mask_zero, seed=self.seed)
+        return config
+
+    def __repr__(self):
+        return (f"<Embedding name={self.name}, input_dim={self.input_dim}, "
+                f"output_dim={self.output_dim}>")
+
+
+class _Stateless(Layer):
+    """A layer with no weights, built from any input shape."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._grads = []
+
+    def build(self, input_shape=None):
+        if input_shape is not None:
+            self.input_shape = _shape_tuple(input_shape, "input_shape")
+        self.built = True
+
+    def count_params(self):
+        return 0
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _float_input(self, x):
+        x = self._input_array(x)
+        if not self.built:
+            self.build((None,) + x.shape[1:])
+        return np.asarray(x, _DTYPES[self.dtype])
+
+
+class Dropout(_Stateless):
+    """Sets a fraction ``rate`` of the inputs to 0 while training, scaling the rest by
+    ``1 / (1 - rate)``; the identity at inference.
+
+    Args:
+        rate: float in [0, 1), the fraction of the inputs to drop.
+        noise_shape: must be None (one independent draw per element).
+        seed: seed of the layer's generator (a fresh mask is drawn at every call).
+
+    Example:
+    >>> float(Dropout(0.5)(np.ones((2, 3), "float32")).sum())
+    6.0
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _rate(rate, "rate")
+        if noise_shape is not None:
+            raise NotImplementedError("fastrnn's Dropout does not implement `noise_shape`; "
+                                      f"got {noise_shape!r}. Pass None.")
+        self.noise_shape = None
+        self.seed = seed
+        self._rng = make_rng(seed)
+        self._mask = None
+
+    def _scaled_mask(self, x):
+        keep = self._rng.random(x.shape) >= self.rate
+        return keep.astype(x.dtype) / x.dtype.type(1.0 - self.rate)
+
+    def __call__(self, inputs, training=False, mask=None):
+        x = self._float_input(inputs)
+        if not training or self.rate == 0:
+            return x
+        return x * self._scaled_mask(x)
+
+    def forward_train(self, x, training=True):
+        x = self._float_input(x)
+        if not training or self.rate == 0:
+            self._mask = None
+            return x
+        self._mask = self._scaled_mask(x)
+        return x * self._mask
+
+    def backward(self, d_output):
+        self._grads = []
+        d_output = np.asarray(d_output)
+        return d_output if self._mask is None else d_output * self._mask
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rate=self.rate, noise_shape=self.noise_shape, seed=self.seed)
+        return config
+
+    def __repr__(self):
+        return f"<Dropout name={self.name}, rate={self.rate}>"
+
+
+class Activation(_Stateless):
+    """Applies an activation function: "tanh", "relu", "sigmoid", "linear" or "softmax".
+
+    Example:
+    >>> Activation("relu")(np.array([[-1.0, 2.0]])).tolist()
+    [[0.0, 2.0]]
+    """
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation, "activation")
+        self._y = None
+
+    def __call__(self, inputs, training=False, mask=None):
+        return activations.apply(self.activation, self._float_input(inputs))
+
+    def forward_train(self, x, training=True):
+        self._y = activations.apply(self.activation, self._float_input(x))
+        return self._y
+
+    def backward(self, d_output):
+        self._grads = []
+        y = self._y
+        if self.activation == "softmax":
+            return y * (d_output - np.sum(d_output * y, axis=-1, keepdims=True))
+        return d_output * activations.derivative_from_output(self.activation, y)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(activation=self.activation)
+        return config
+
+    def __repr__(self):
+        return f"<Activation name={self.name}, activation={self.activation}>"
+
+
+class Flatten(_Stateless):
+    """Flattens every axis but the batch one: (batch, d1, d2, ...) -> (batch, d1*d2*...).
+
+    Example:
+    >>> Flatten()(np.ones((2, 3, 4), "float32")).shape
+    (2, 12)
+    """
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError("Received an invalid value for argument `data_format`, expected "
+                             f"'channels_last' or 'channels_first', got {data_format!r}.")
+        if data_format == "channels_first":
+            raise NotImplementedError("fastrnn's Flatten implements only "
+                                      "data_format='channels_last'.")
+        self.data_format = "channels_last"
+        self._shape = None
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else int(np.prod(rest, dtype=np.int64))
+        return (input_shape[0], size)
+
+    def _flatten(self, x):
+        x = self._float_input(x)
+        if x.ndim < 1:
+            raise ValueError("Received an invalid value for argument `x`, expected an array "
+                             f"with a batch axis, got shape {x.shape}.")
+        return x, x.reshape(x.shape[0], -1)
+
+    def __call__(self, inputs, training=False, mask=None):
+        return self._flatten(inputs)[1]
+
+    def forward_train(self, x, training=True):
+        x, y = self._flatten(x)
+        self._shape = x.shape
+        return y
+
+    def backward(self, d_output):
+        self._grads = []
+        return np.asarray(d_output).reshape(self._shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(data_format=self.data_format)
+        return config
+
+    def __repr__(self):
+        return f"<Flatten name={self.name}>"

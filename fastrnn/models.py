@@ -240,7 +240,7 @@ class Sequential:
         for i, layer in enumerate(self._layers):
             shape = layer.compute_output_shape(shape)
             row([f"{layer.name} ({type(layer).__name__})", _format_shape(shape),
-                 f"{layer.count_params():,}"])
+                 str(layer.count_params())])  # Keras 2: no separators in the rows
             print_fn("=" * line_length if i == len(self._layers) - 1 else "_" * line_length)
         trainable = sum(w.size for w in self.trainable_weights)
         total = sum(w.size for w in self.weights)
