@@ -7,39 +7,7 @@ from fastrnn import callbacks, optimizers
 from fastrnn.layers import Bidirectional, Dense, SimpleRNN
 from fastrnn.models import Sequential
 
-
-def numerical_gradient(f, arr, eps=1e-5):
-    """d f() / d arr by fourth-order central differences, perturbing arr in place."""
-    grad = np.zeros_like(arr)
-    for idx in np.ndindex(arr.shape):
-        orig = arr[idx]
-        vals = []
-        for k in (2, 1, -1, -2):
-            arr[idx] = orig + k * eps
-            vals.append(f())
-        arr[idx] = orig
-        grad[idx] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * eps)
-    return grad
-
-
-def check_model_gradients(model, x, rng):
-    """Analytic gradients of sum(out * G) w.r.t. every weight and x, against differences."""
-    out = model(x)
-    G = rng.normal(size=out.shape)
-
-    def objective():
-        return float((model(x) * G).sum())
-
-    y = x
-    for layer in model.layers:
-        y = layer.forward_train(y, training=False)
-    d = G
-    for layer in reversed(model.layers):
-        d = layer.backward(d)
-    grads = [g for layer in model.layers for g in layer._grads]
-    for w, g in zip(model.weights, grads):
-        np.testing.assert_allclose(g, numerical_gradient(objective, w), rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(d, numerical_gradient(objective, x), rtol=1e-7, atol=1e-9)
+from gradcheck import check_model_gradients
 
 
 def rand_weights(model, rng):
