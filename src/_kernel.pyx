@@ -93,6 +93,19 @@ cdef inline void mm_acc(int m, int n, int k, const floating *a, int lda,
         gemm(False, trans_b, m, n, k, <floating>1, a, lda, b, ldb, <floating>1, c, ldc)
 
 
+cdef inline void mm_set(int m, int n, int k, const floating *a, int lda,
+                        const floating *bp, const floating *b, int ldb, bint trans_b,
+                        floating *c, int ldc) noexcept nogil:
+    """C = A @ op(B), without reading C: the packed microkernel when bp is given."""
+    if bp != NULL:
+        if floating is float:
+            fr_gemm_packed_set_f32(m, n, k, a, lda, 1, bp, c, ldc, NULL)
+        else:
+            fr_gemm_packed_set_f64(m, n, k, a, lda, 1, bp, c, ldc, NULL)
+    else:
+        gemm(False, trans_b, m, n, k, <floating>1, a, lda, b, ldb, <floating>0, c, ldc)
+
+
 cdef void rnn_forward(int B, int T, int D, int H,
                       const floating *x, const floating *kernel,
                       const floating *recurrent_kernel, const floating *bias,
@@ -238,8 +251,7 @@ cdef void rnn_backward_steps(int B, int T, int H,
                         d_carry[b * H + j] = d_carry[b * H + j] + src[j]
         # dH = (g @ recurrent_kernel.T) * rec_drop      (the only product per step)
         target = d_h0 if mask == NULL else d_state_new
-        memset(target, 0, <Py_ssize_t>B * H * sizeof(floating))
-        mm_acc(B, H, H, d_pre + t * H, ld, rkT_packed, recurrent_kernel, H, True, target, H)
+        mm_set(B, H, H, d_pre + t * H, ld, rkT_packed, recurrent_kernel, H, True, target, H)
         if mask == NULL:
             if rec_drop != NULL:
                 for r in range(<Py_ssize_t>B * H):
