@@ -7,7 +7,14 @@ The fixtures in ``tests/fixtures/`` are written by ``tools/make_keras_fixtures.p
      "layers": [{"class": "SimpleRNN", "config": {"units": 3, ...}},
                 {"class": "Bidirectional", "config": {"merge_mode": "concat"},
                  "layer": {"class": "SimpleRNN", "config": {...}}},
-                {"class": "Dense", "config": {"units": 2, "activation": None}}],
+                {"class": "Dense", "config": {"units": 2, "activation": None}},
+                {"class": "Embedding", "config": {"input_dim": 50, "output_dim": 8}},
+                {"class": "Dropout", "config": {"rate": 0.5}},
+                {"class": "Activation", "config": {"activation": "softmax"}},
+                {"class": "Flatten", "config": {}}],
+     "input_dtype": "int32",          # optional: x holds integer indices (batch, timesteps)
+                                      # for a first Embedding layer; else x is float
+                                      # (batch, timesteps, features) of ``dtype``
      "call": {"initial_state": bool, "mask": bool},
      "calls": 2,                      # optional: stateful, called on x then x2
      "stateful": true,                # optional, sequential: fixed batch size
@@ -53,7 +60,8 @@ def numbered(arrays, prefix):
 
 def build_layer(layer_spec, dtype):
     """A fastrnn layer from one entry of ``spec["layers"]``."""
-    from fastrnn.layers import Bidirectional, Dense, SimpleRNN
+    from fastrnn.layers import (Activation, Bidirectional, Dense, Dropout, Embedding, Flatten,
+                                SimpleRNN)
 
     cls = layer_spec["class"]
     config = dict(layer_spec.get("config", {}))
@@ -63,6 +71,14 @@ def build_layer(layer_spec, dtype):
         return Dense(dtype=dtype, **config)
     if cls == "Bidirectional":
         return Bidirectional(build_layer(layer_spec["layer"], dtype), **config)
+    if cls == "Embedding":  # config: input_dim, output_dim
+        return Embedding(dtype=dtype, **config)
+    if cls == "Dropout":  # config: rate (the identity at inference)
+        return Dropout(dtype=dtype, **config)
+    if cls == "Activation":  # config: activation
+        return Activation(dtype=dtype, **config)
+    if cls == "Flatten":
+        return Flatten(dtype=dtype, **config)
     raise ValueError(f"unknown layer class in fixture spec: {cls!r}")
 
 
@@ -71,7 +87,8 @@ def build(spec, x_shape):
 
     Args:
         spec: the fixture's spec dict.
-        x_shape: shape of the fixture's ``x``, (batch, timesteps, features).
+        x_shape: shape of the fixture's ``x``, (batch, timesteps, features), or
+            (batch, timesteps) for integer inputs (``spec["input_dtype"]``).
     """
     dtype = spec["dtype"]
     stateful = spec.get("stateful", False) or any(

@@ -4,7 +4,10 @@ Run by hand, in a separate environment that has TensorFlow/Keras 3
 (never in fastrnn's own environment)::
 
     python -m venv /work/kvenv && /work/kvenv/bin/pip install tensorflow-cpu
-    /work/kvenv/bin/python tools/make_keras_fixtures.py [--out tests/fixtures]
+    /work/kvenv/bin/python tools/make_keras_fixtures.py [--out tests/fixtures] [--only PREFIX]
+
+``--only PREFIX`` (repeatable) writes just the cases whose name starts with
+PREFIX and leaves every other fixture file untouched.
 
 Each case is described by a JSON ``spec``; this script builds the Keras model
 from the spec, sets seeded random weights, runs it and writes
@@ -12,7 +15,8 @@ from the spec, sets seeded random weights, runs it and writes
 
 - ``spec``: the JSON spec (a str array; load with ``str(npz["spec"])``).
 - ``keras_version``, ``tf_version``.
-- ``x`` (batch, timesteps, features); optional ``mask`` (batch, timesteps) bool;
+- ``x`` (batch, timesteps, features), or integer indices (batch, timesteps)
+  when ``spec["input_dtype"]`` is set (a first Embedding layer); optional ``mask`` (batch, timesteps) bool;
   optional ``initial_state`` (forward) and ``initial_state_1`` (Bidirectional's
   backward state); ``x2`` for the second call of a stateful layer.
 - ``weights_0``, ``weights_1``, ... in Keras's ``get_weights()`` order.
@@ -60,6 +64,8 @@ def _keras_layer(keras, layer_spec):
     if cls == "Bidirectional":
         inner = _keras_layer(keras, layer_spec["layer"])
         return keras.layers.Bidirectional(inner, **cfg)
+    if cls in ("Embedding", "Dropout", "Activation", "Flatten"):
+        return getattr(keras.layers, cls)(**cfg)
     raise ValueError(f"unknown layer class {cls!r}")
 
 
@@ -70,6 +76,31 @@ def _keras_optimizer(keras, opt_spec):
 
 def _random_weights(rng, model, dtype):
     return [rng.uniform(-0.7, 0.7, w.shape).astype(dtype) for w in model.get_weights()]
+
+
+def _input_x(rng, spec, batch, timesteps, features, dtype, distinct=False):
+    """The case's input: floats in [-1, 1) (batch, timesteps, features), or, when
+    ``spec["input_dtype"]`` is an integer dtype (an Embedding first layer), indices
+    in [0, input_dim) of shape (batch, timesteps), all different when ``distinct``."""
+    input_dtype = spec.get("input_dtype")
+    if input_dtype is None:
+        return rng.uniform(-1, 1, (batch, timesteps, features)).astype(dtype)
+    first = spec["layers"][0]
+    assert first["class"] == "Embedding", "integer inputs need an Embedding first layer"
+    input_dim = first["config"]["input_dim"]
+    if distinct:
+        assert batch * timesteps <= input_dim
+        idx = rng.permutation(input_dim)[:batch * timesteps].reshape(batch, timesteps)
+        return idx.astype(input_dtype)
+    return rng.integers(0, input_dim, (batch, timesteps)).astype(input_dtype)
+
+
+def _keras_input(keras, spec, batch, timesteps, features, fixed_batch=False):
+    input_dtype = spec.get("input_dtype")
+    shape = (timesteps,) if input_dtype else (timesteps, features)
+    if fixed_batch:
+        return keras.Input(batch_shape=(batch,) + shape, dtype=input_dtype)
+    return keras.Input(shape, dtype=input_dtype)
 
 
 def _as_list(result):
@@ -89,7 +120,7 @@ def run_forward(keras, name, spec, batch, timesteps, features, mask=None,
     keras.config.set_floatx(dtype)
     keras.config.set_dtype_policy(dtype)
     try:
-        x = rng.uniform(-1, 1, (batch, timesteps, features)).astype(dtype)
+        x = _input_x(rng, spec, batch, timesteps, features, dtype)
         arrays = {"x": x}
         call = spec.setdefault("call", {})
         call.setdefault("initial_state", bool(initial_state))
@@ -121,8 +152,8 @@ def run_forward(keras, name, spec, batch, timesteps, features, mask=None,
             first = spec["layers"][0]["config"]
             if "input_shape" in first:
                 assert tuple(first["input_shape"]) == (timesteps, features)
-            inp = (keras.Input(batch_shape=(batch, timesteps, features))
-                   if spec.get("stateful") else keras.Input((timesteps, features)))
+            inp = _keras_input(keras, spec, batch, timesteps, features,
+                               fixed_batch=bool(spec.get("stateful")))
             model = keras.Sequential([inp] + [_keras_layer(keras, ls) for ls in spec["layers"]])
 
         weights = _random_weights(rng, model, dtype)
@@ -135,7 +166,7 @@ def run_forward(keras, name, spec, batch, timesteps, features, mask=None,
             assert o.dtype == np.dtype(dtype), (name, o.dtype)
             arrays[f"out_{i}"] = o
         if spec.get("calls", 1) == 2:
-            x2 = rng.uniform(-1, 1, (batch, timesteps, features)).astype(dtype)
+            x2 = _input_x(rng, spec, batch, timesteps, features, dtype)
             arrays["x2"] = x2
             for i, o in enumerate(_as_list(model(x2))):
                 arrays[f"out2_{i}"] = o
@@ -159,6 +190,22 @@ def dense(units, activation=None, **config):
     cfg = {"units": units, "activation": activation}
     cfg.update(config)
     return {"class": "Dense", "config": cfg}
+
+
+def embedding(input_dim, output_dim):
+    return {"class": "Embedding", "config": {"input_dim": input_dim, "output_dim": output_dim}}
+
+
+def dropout(rate):
+    return {"class": "Dropout", "config": {"rate": rate}}
+
+
+def activation(name):
+    return {"class": "Activation", "config": {"activation": name}}
+
+
+def flatten():
+    return {"class": "Flatten", "config": {}}
 
 
 def layer_case(layer, dtype="float32", **extra):
@@ -288,6 +335,19 @@ def forward_cases():
         [rnn(4, return_sequences=True), dense(2, activation="sigmoid")]), shape
     yield "fwd_rnn_dense_nobias", seq_case([rnn(4), dense(3, activation="tanh", use_bias=False)]), shape
 
+    # Embedding (integer inputs), Dropout (identity at inference), Activation, Flatten.
+    # Appended last: each case's seed is its index here, so earlier cases keep theirs.
+    yield "fwd_embed_rnn_dense", seq_case(
+        [embedding(50, 8), rnn(6), dense(2)], input_dtype="int32"), \
+        dict(batch=4, timesteps=7, features=None)
+    yield "fwd_embed_rnn_seq_flatten_act", seq_case(
+        [embedding(30, 5), rnn(4, return_sequences=True), flatten(), dense(3),
+         activation("softmax")], input_dtype="int32"), dict(batch=3, timesteps=6, features=None)
+    yield "fwd_embed_dropout_bidir", seq_case(
+        [embedding(20, 4), dropout(0.5), bidir(rnn(3, return_sequences=True)),
+         dense(1, activation="sigmoid")], input_dtype="int32"), \
+        dict(batch=2, timesteps=5, features=None)
+
 
 # --------------------------------------------------------------------------
 # training cases
@@ -304,12 +364,13 @@ def _targets(rng, kind, batch):
     raise ValueError(kind)
 
 
-def run_training(keras, name, spec, batch, timesteps, features, targets, seed=0):
+def run_training(keras, name, spec, batch, timesteps, features, targets, seed=0,
+                 distinct_indices=False):
     rng = np.random.default_rng([SEED, 1000 + seed])
     keras.config.set_floatx("float32")
-    x = rng.uniform(-1, 1, (batch, timesteps, features)).astype("float32")
+    x = _input_x(rng, spec, batch, timesteps, features, "float32", distinct=distinct_indices)
     y = _targets(rng, targets, batch)
-    model = keras.Sequential([keras.Input((timesteps, features))]
+    model = keras.Sequential([_keras_input(keras, spec, batch, timesteps, features)]
                              + [_keras_layer(keras, ls) for ls in spec["layers"]])
     weights = _random_weights(rng, model, "float32")
     model.set_weights(weights)
@@ -411,13 +472,31 @@ def training_cases():
         [rnn(4), dense(1)], opt("SGD", learning_rate=0.1), "mse", metrics=["mae"], method="fit",
         batch_size=8, epochs=3, shuffle=False, validation_split=0.25), fshape
 
+    # Appended last (seeds are indices, see forward_cases).
+    # Every index in x is distinct (18 of the 20 rows, two never looked up): with the
+    # TensorFlow backend the Embedding's gradient is an IndexedSlices, and Keras 3's
+    # Adam does not sum duplicate indices before squaring, so a row looked up k > 1
+    # times gets v += (1 - beta_2) * sum(g_i ** 2) instead of (sum g_i) ** 2 (checked
+    # with Keras 3.15.1 / TF 2.21). A dense Adam matches Keras only without repeats.
+    spec = train_case([embedding(20, 4), rnn(5), dense(1, activation="sigmoid")],
+                      opt("Adam", learning_rate=0.01), "binary_crossentropy")
+    spec["input_dtype"] = "int32"
+    yield "train_embed_adam", spec, dict(batch=3, timesteps=6, features=None, targets="binary",
+                                         distinct_indices=True)
+
 
 # --------------------------------------------------------------------------
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     root = pathlib.Path(__file__).resolve().parent.parent
     parser.add_argument("--out", default=str(root / "tests" / "fixtures"))
+    parser.add_argument("--only", action="append", metavar="PREFIX",
+                        help="write only the cases whose name starts with PREFIX (repeatable); "
+                             "other fixture files are left untouched")
     args = parser.parse_args()
+
+    def selected(name):
+        return not args.only or any(name.startswith(p) for p in args.only)
 
     import keras
     import tensorflow as tf
@@ -427,22 +506,27 @@ def main():
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for old in list(out.glob("fwd_*.npz")) + list(out.glob("train_*.npz")):
-        old.unlink()
+        if selected(old.stem):
+            old.unlink()
 
     versions = {"keras_version": np.array(keras.__version__),
                 "tf_version": np.array(tf.__version__)}
     names = set()
+    written = 0
     jobs = [(run_forward, forward_cases()), (run_training, training_cases())]
     for runner, cases in jobs:
         for seed, (name, spec, kwargs) in enumerate(cases):
             assert name not in names, name
             names.add(name)
+            if not selected(name):
+                continue  # still enumerated, so every case keeps its seed
+            written += 1
             arrays = runner(keras, name, spec, seed=seed, **kwargs)
             arrays["spec"] = np.array(json.dumps(spec, sort_keys=True))
             arrays.update(versions)
             np.savez_compressed(out / f"{name}.npz", **arrays)
     total = sum(p.stat().st_size for p in out.glob("*.npz"))
-    print(f"wrote {len(names)} fixtures to {out} ({total / 1024:.1f} KiB), "
+    print(f"wrote {written} of {len(names)} fixtures to {out} ({total / 1024:.1f} KiB), "
           f"keras {keras.__version__}, tensorflow {tf.__version__}")
 
 
