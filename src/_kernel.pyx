@@ -5,9 +5,10 @@
 
 One fused-type source for float32 and float64. Every entry point takes
 C-contiguous buffers that ``fastrnn.functional`` has validated, coerced and
-allocated; the kernel allocates nothing and runs with the GIL released.
-Time runs along axis 1 in *processing order*: ``go_backwards`` is handled
-by the caller, which hands over the time-reversed input.
+allocated; the entry points add only per-call scratch (packed weights, per-thread
+partial sums), and the loops over time allocate nothing and run with the GIL
+released. Arrays are in input-time (position) order: with ``reverse``
+(go_backwards) the loops walk time from the last position to the first.
 """
 from cython cimport floating
 from cython.parallel cimport prange
