@@ -141,14 +141,16 @@ def _fastrnn(name, x, weights, mode, dtype, threads):
 
     ones = np.ones((B, T, H * (2 if kind == "deep-bidir" else 1)), dtype)
 
-    def fn():
-        h = x
+    def fn():  # protocol v2: each call's context, then the reverse walk
+        h, ctxs = x, []
         for layer in layers:
-            h = layer.forward_train(h)
-        d = ones
-        for layer in reversed(layers):
-            d = layer.backward(d)
-        return [d] + [g for layer in layers for g in layer._grads]
+            h, ctx = layer.forward(h, training=True)
+            ctxs.append(ctx)
+        d, grads = ones, []
+        for layer, ctx in zip(reversed(layers), reversed(ctxs)):
+            (d,), d_w = layer.backward(ctx, d)
+            grads = list(d_w) + grads
+        return [d] + grads
     return fn, lambda out: out
 
 

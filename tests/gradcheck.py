@@ -1,5 +1,8 @@
-"""Finite-difference gradient checks shared by the training tests."""
+"""Finite-difference gradient checks shared by the training tests (protocol v2)."""
 import numpy as np
+
+from fastrnn.models.graph import run_graph
+from fastrnn.training import Tape
 
 
 def numerical_gradient(f, arr, eps=1e-5):
@@ -16,25 +19,41 @@ def numerical_gradient(f, arr, eps=1e-5):
     return grad
 
 
+def model_gradients(model, xs, d_outputs, training=False):
+    """Analytic gradients of sum_k <out_k, d_outputs[k]> through the model's tape:
+    returns (input gradients (list, one per input), weight gradients (list, model.weights
+    order; zeros where a weight got none))."""
+    xs = xs if isinstance(xs, list) else [xs]
+    tape = Tape()
+    outs, _, _ = run_graph(model._nodes, model.inputs, model.outputs, xs, training=training,
+                           tape=tape)
+    d = {}
+    for t, g in zip(model.outputs, d_outputs):
+        d[id(t)] = g if id(t) not in d else d[id(t)] + g
+    grads, d_w = tape.backward(d)
+    return ([grads.get(id(t)) for t in model.inputs],
+            [d_w.get(id(w), np.zeros_like(w)) for w in model.weights])
+
+
 def check_model_gradients(model, x, rng, input_gradient=True):
     """Analytic gradients of sum(out * G) w.r.t. every weight (and x), against differences."""
-    out = model(x)
-    G = rng.normal(size=out.shape)
+    xs = x if isinstance(x, list) else [x]
+    outs = model(x)
+    outs = outs if isinstance(outs, list) else [outs]
+    G = [rng.normal(size=o.shape) for o in outs]
 
     def objective():
-        return float((model(x) * G).sum())
+        o = model(x)
+        o = o if isinstance(o, list) else [o]
+        return float(sum((a * g).sum() for a, g in zip(o, G)))
 
-    y = x
-    for layer in model.layers:
-        y = layer.forward_train(y, training=False)
-    d = G
-    for layer in reversed(model.layers):
-        d = layer.backward(d)
-    grads = [g for layer in model.layers for g in layer._grads]
+    d_in, grads = model_gradients(model, xs, G)
     assert len(grads) == len(model.weights)
     for w, g in zip(model.weights, grads):
         assert g.shape == w.shape
         np.testing.assert_allclose(g, numerical_gradient(objective, w), rtol=1e-7, atol=1e-9)
     if input_gradient:
-        np.testing.assert_allclose(d, numerical_gradient(objective, x), rtol=1e-7, atol=1e-9)
-    return d
+        for xi, di in zip(xs, d_in):
+            np.testing.assert_allclose(di, numerical_gradient(objective, xi), rtol=1e-7,
+                                       atol=1e-9)
+    return d_in[0] if len(d_in) == 1 else d_in

@@ -1,0 +1,65 @@
+"""Keras-shaped layers.
+
+A layer owns its config and weights and calls ``fastrnn.functional``; the numerics live
+there and below. Keras 2 input spellings (``input_shape``, ``batch_input_shape``,
+``input_dim``/``input_length``, ``batch_size``) are accepted as well as Keras 3's.
+"""
+from .base import Context, Layer
+from .core import Dense, Embedding
+from .input_layer import Input, InputLayer, KerasTensor, Node
+from .merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add,
+                      average, concatenate, maximum, minimum, multiply, subtract)
+from .rnn.bidirectional import Bidirectional
+from .rnn.simple_rnn import SimpleRNN
+from .stateless import (Activation, Dropout, Flatten, Lambda, Masking, Permute, RepeatVector,
+                        Reshape)
+
+__all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "SimpleRNN",
+           "Bidirectional", "Dense", "Embedding", "Dropout", "Activation", "Flatten",
+           "Reshape", "RepeatVector", "Permute", "Masking", "Lambda", "Concatenate", "Add",
+           "Subtract", "Multiply", "Average", "Maximum", "Minimum", "concatenate", "add",
+           "subtract", "multiply", "average", "maximum", "minimum", "serialize",
+           "deserialize"]
+
+# Classes a config may name: never looked up anywhere else, so a config cannot reach code
+# outside this table (custom_objects extends it per call).
+LAYERS = {cls.__name__: cls for cls in (
+    InputLayer, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, Activation, Flatten,
+    Reshape, RepeatVector, Permute, Masking, Concatenate, Add, Subtract, Multiply, Average,
+    Maximum, Minimum)}
+
+
+def serialize(layer):
+    """``{"module", "class_name", "config", "registered_name"}`` as Keras 3 writes it."""
+    return {"module": "keras.layers", "class_name": type(layer).__name__,
+            "config": layer.get_config(), "registered_name": None}
+
+
+def deserialize(spec, custom_objects=None):
+    """A layer from ``serialize``'s dict; the class must be a fastrnn layer or in
+    ``custom_objects``.
+
+    Raises:
+        ValueError: unknown class (named), or a Lambda (its code would have to run).
+    """
+    if not isinstance(spec, dict) or "class_name" not in spec:
+        raise ValueError(f"Expected a layer config dict with `class_name` and `config`, got "
+                         f"{spec!r}.")
+    name = spec["class_name"]
+    custom = dict(custom_objects or {})
+    if name in custom:
+        cls = custom[name]
+    elif name in LAYERS:
+        cls = LAYERS[name]
+    else:
+        from ..models import MODELS
+        if name in MODELS:
+            cls = MODELS[name]
+        elif name == "Lambda":
+            raise ValueError(f"Layer `{spec.get('config', {}).get('name')}` is a Lambda: "
+                             "fastrnn never rebuilds one from a config, since that would "
+                             "execute code. Pass the layer in `custom_objects`.")
+        else:
+            raise ValueError(f"Unknown layer class `{name}`: fastrnn has no such layer. Pass "
+                             "it in `custom_objects` if it is your own.")
+    return cls.from_config(dict(spec.get("config", {})))

@@ -1,0 +1,203 @@
+"""The base layer: name, dtype, declared input shape, weights, config and protocol v2.
+
+Protocol v2 (DESIGN.md): a layer keeps only weights, config and persistent state;
+everything one call needs for its backward lives in the context the call returns::
+
+    outputs, ctx = layer.forward(inputs, training=False, mask=None, initial_state=None)
+    d_inputs, d_weights = layer.backward(ctx, d_outputs)
+
+``d_outputs`` has the structure of ``outputs`` (an array, or a list whose entries may be
+None where an output received no gradient). ``d_inputs`` is a tuple with one entry per
+input: the positional inputs in order (one array, or each array of a list), then each
+initial state; None for integer inputs. ``d_weights`` is a tuple with one entry per
+``layer.weights`` array. A layer called twice gives two contexts, so a tape can sum
+both calls' gradients (a shared layer).
+"""
+import threading
+from types import SimpleNamespace
+
+import numpy as np
+
+from .. import _validation as V
+from ..utils import make_rng, snake_case, unique_name
+
+__all__ = ["Layer", "Context"]
+
+# Keras arguments fastrnn does not implement: accepted only at their default.
+UNSUPPORTED = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+               "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+               "bias_constraint")
+
+
+class Context(SimpleNamespace):
+    """What one forward call keeps for its backward (attributes by name)."""
+
+
+class Layer:
+    """Base class of every fastrnn layer.
+
+    Args:
+        name: the layer's name (default: its class in snake case, numbered as Keras).
+        dtype: "float32" (default) or "float64": the weights' and outputs' dtype.
+        trainable: whether ``fit`` updates the weights.
+        input_shape / batch_input_shape / input_dim / input_length / batch_size:
+            Keras 2's ways of declaring the input shape (Keras 3 takes ``Input``).
+    """
+
+    supports_masking = False
+
+    def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
+                 batch_input_shape=None, batch_size=None, input_dim=None, input_length=None,
+                 batch_shape=None, **kwargs):
+        for key, value in kwargs.items():
+            if key in UNSUPPORTED or key == "weights":
+                if value is not None:
+                    raise NotImplementedError(
+                        f"fastrnn does not implement argument `{key}` of "
+                        f"{type(self).__name__}; got {value!r}. Remove it, or pass None.")
+            else:
+                raise TypeError(f"{type(self).__name__}() got an unexpected keyword "
+                                f"argument `{key}`.")
+        self.name = name if name is not None else unique_name(snake_case(type(self).__name__))
+        if not isinstance(self.name, str):
+            raise TypeError(f"Argument `name` must be a string, got {name!r}.")
+        if isinstance(dtype, dict):  # Keras 3 configs: a DTypePolicy
+            dtype = dtype.get("config", {}).get("name", "float32")
+        self.dtype = V.float_dtype(dtype)
+        self.trainable = bool(trainable)
+        self.built = False
+        if batch_shape is not None and batch_input_shape is None:
+            batch_input_shape = batch_shape
+        self.batch_input_shape = V.batch_input_shape(input_shape, batch_input_shape,
+                                                     batch_size, input_dim, input_length)
+        if not isinstance(getattr(type(self), "input_shape", None), property):
+            self.input_shape = None  # models compute theirs
+        self._inbound_nodes = []
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, inputs, *args, **kwargs):
+        from .input_layer import is_symbolic, symbolic_call
+        if is_symbolic(inputs) or is_symbolic(kwargs.get("initial_state")):
+            return symbolic_call(self, inputs, *args, **kwargs)
+        return self.call(inputs, *args, **kwargs)
+
+    def call(self, inputs, training=False, mask=None, **kwargs):
+        """The eager call on arrays: ``forward``'s outputs (layers may take a faster path
+        that computes the same numbers)."""
+        return self.forward(inputs, training=bool(training), mask=mask, **kwargs)[0]
+
+    def forward(self, inputs, *, training=False, mask=None, initial_state=None):
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward.")
+
+    def backward(self, ctx, d_outputs):
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward.")
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs: the input mask for layers that support masking
+        (Keras 3's rule), else None."""
+        return mask if self.supports_masking else None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def build(self, input_shape):
+        self.input_shape = input_shape
+        self.built = True
+
+    def build_or_check(self, input_shape):
+        """Build for ``input_shape`` (once, under a lock: concurrent first calls build
+        once), or check a built layer accepts it."""
+        if not self.built:
+            with self._lock:
+                if not self.built:
+                    self.build(input_shape)
+                    return
+        self.check_input_shape(input_shape)
+
+    def check_input_shape(self, input_shape):
+        """Raise ValueError when a built layer cannot take ``input_shape``."""
+
+    def _build_declared(self):
+        """Build from the declared input shape, if any (Keras builds these on first use)."""
+        if not self.built and self.batch_input_shape is not None:
+            self.build_or_check(self.batch_input_shape)
+
+    def _input_array(self, x, argument="inputs"):
+        return V.numeric_array(x, argument, f"layer `{self.name}`")
+
+    def _float_input(self, x):
+        """A float array of the layer's dtype (building the layer on first use)."""
+        x = self._input_array(x)
+        if x.ndim < 1:
+            raise ValueError(f"Input 0 of layer `{self.name}` must have a batch axis, got "
+                             f"shape {x.shape}.")
+        self.build_or_check((None,) + x.shape[1:])
+        return np.asarray(x, V.DTYPES[self.dtype])
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self):
+        return []
+
+    @property
+    def trainable_weights(self):
+        return self.weights if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        return [] if self.trainable else self.weights
+
+    def get_weights(self):
+        self._build_declared()
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        self._build_declared()
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(f"Layer `{self.name}` expects {len(own)} weight arrays "
+                             f"{[w.shape for w in own]}, got {len(weights)}.")
+        for i, (w, new) in enumerate(zip(own, weights)):
+            new = np.asarray(new)
+            if new.shape != w.shape:
+                raise ValueError(f"Layer `{self.name}` weight {i} must have shape {w.shape}, "
+                                 f"got {new.shape}.")
+        for w, new in zip(own, weights):
+            w[...] = np.asarray(new, dtype=w.dtype)
+
+    def count_params(self):
+        self._build_declared()
+        if not self.built:
+            raise ValueError(f"Layer `{self.name}` is not built yet, so it has no weights to "
+                             "count; call it on data or call `build(input_shape)` first.")
+        return int(sum(w.size for w in self.weights))
+
+    def _make_rng(self, seed):
+        return make_rng(seed)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        config = {"name": self.name, "dtype": self.dtype, "trainable": self.trainable}
+        if self.batch_input_shape is not None:
+            config["batch_input_shape"] = self.batch_input_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    # the lock is not state: copies and pickles get their own
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        state["_inbound_nodes"] = []
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -1,0 +1,136 @@
+"""SimpleRNN: the Elman recurrence on the compiled kernel (Keras 3's SimpleRNN)."""
+import numpy as np
+
+from ... import _validation as V
+from ... import activations, functional, initializers
+from .base import BaseRNN
+
+__all__ = ["SimpleRNN"]
+
+
+class SimpleRNN(BaseRNN):
+    """Fully-connected RNN where the output is fed back as the next input.
+
+        h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)
+
+    Args:
+        units: positive integer, dimensionality of the output space.
+        activation: "tanh" (default), "relu", "sigmoid" or "linear" (None).
+        use_bias: whether the layer has a bias vector.
+        kernel_initializer, recurrent_initializer, bias_initializer: Keras names.
+        dropout: fraction of the inputs dropped while training (one mask per call,
+            reused at every timestep, as Keras).
+        recurrent_dropout: fraction of the recurrent state dropped while training.
+        return_sequences: return the whole sequence (batch, timesteps, units)
+            rather than the last output (batch, units).
+        return_state: also return the last state (batch, units).
+        go_backwards: process the sequence backwards; the returned sequence is
+            in processing order, as Keras returns it.
+        stateful: the last state of each batch is the initial state of the next.
+        seed: seed for initialisation and dropout.
+        dtype: "float32" (default) or "float64".
+        input_shape / batch_input_shape / input_dim / input_length / batch_size:
+            Keras 2's ways of declaring the input shape.
+
+    Call arguments:
+        inputs: (batch, timesteps, features) array.
+        initial_state: (batch, units) array (or a one-element list of it).
+        mask: (batch, timesteps) booleans; masked steps are skipped.
+        training: apply dropout.
+
+    Example:
+    >>> rnn = SimpleRNN(3, return_sequences=True, return_state=True)
+    >>> seq, state = rnn(np.ones((1, 4, 5), "float32"))
+    >>> seq.shape, state.shape
+    ((1, 4, 3), (1, 3))
+    """
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(units, **kwargs)
+        self.activation = activations.get(activation, "activation", activations.RECURRENT)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
+        self.recurrent_initializer = initializers.get(recurrent_initializer,
+                                                      "recurrent_initializer")
+        self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+        self.kernel = self.recurrent_kernel = self.bias = None
+        self._fast = None
+        self._workspace = {}  # backward's scratch buffers, reused across training steps
+
+    def _build_cell(self, features):
+        dtype = V.DTYPES[self.dtype]
+        self.kernel = initializers.initialize(self.kernel_initializer, (features, self.units),
+                                              dtype, self._rng)
+        self.recurrent_kernel = initializers.initialize(
+            self.recurrent_initializer, (self.units, self.units), dtype, self._rng)
+        self.bias = (initializers.initialize(self.bias_initializer, (self.units,), dtype,
+                                             self._rng) if self.use_bias else None)
+        self._fast = functional.compile_forward(self.kernel, self.recurrent_kernel, self.bias,
+                                                self.activation, self.go_backwards)
+
+    @property
+    def weights(self):
+        if not self.built:
+            return []
+        return [self.kernel, self.recurrent_kernel] + ([self.bias] if self.use_bias else [])
+
+    # ------------------------------------------------------------------ calls
+    def call(self, inputs, training=False, mask=None, initial_state=None):
+        if (self._fast is not None and initial_state is None and mask is None
+                and not self.stateful
+                and not (training and (self.dropout or self.recurrent_dropout))):
+            # the lean path: checks, allocation and the kernel in one compiled call
+            res = self._fast(inputs, functional.get_num_threads(),
+                             -1 if self.return_sequences else functional.CHUNK_BYTES)
+            if res is not None:
+                out = self._user_output(res[0])
+                return [out, res[1]] if self.return_state else out
+        return self.forward(inputs, training=bool(training), mask=mask,
+                            initial_state=initial_state, keep=False)[0]
+
+    def _cell_forward(self, x, h0, mask, drop, rec_drop, keep):
+        seq, state = functional.simple_rnn_forward(
+            x, self.kernel, self.recurrent_kernel, self.bias, None if h0 is None else h0[0],
+            self.activation, self.go_backwards, mask,
+            return_sequences=self.return_sequences or keep,
+            zero_output_for_mask=self.zero_output_for_mask,
+            dropout_mask=drop, recurrent_dropout_mask=rec_drop, positions=True)
+        return seq, [state]
+
+    def _cell_backward(self, ctx, d_seq, d_states):
+        g = functional.simple_rnn_backward(
+            d_seq, d_states[0], ctx.x, self.kernel, self.recurrent_kernel, ctx.seq,
+            None if ctx.h0 is None else ctx.h0[0], self.activation, self.go_backwards,
+            ctx.mask, zero_output_for_mask=self.zero_output_for_mask,
+            dropout_mask=ctx.drop, recurrent_dropout_mask=ctx.rec_drop, positions=True,
+            workspace=self._workspace)
+        weights = (g.kernel, g.recurrent_kernel) + ((g.bias,) if self.use_bias else ())
+        return g.x, [g.initial_state], weights
+
+    # ------------------------------------------------------------------ config
+    def get_config(self):
+        config = super().get_config()
+        config.update(activation=self.activation, use_bias=self.use_bias,
+                      kernel_initializer=self.kernel_initializer,
+                      recurrent_initializer=self.recurrent_initializer,
+                      bias_initializer=self.bias_initializer)
+        return config
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_fast"] = None  # a compiled plan over the weights: rebuilt on unpickling
+        state["_workspace"] = {}
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if self.built:
+            self._fast = functional.compile_forward(self.kernel, self.recurrent_kernel,
+                                                    self.bias, self.activation,
+                                                    self.go_backwards)
+
+    def __repr__(self):
+        return (f"<SimpleRNN name={self.name}, units={self.units}, "
+                f"activation={self.activation}, built={self.built}>")

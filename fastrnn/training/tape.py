@@ -1,0 +1,64 @@
+"""The tape: records (layer, context, input tensors, output tensors) for every layer call
+of one step and walks them in reverse, summing gradients per tensor (fan-out) and per
+weight (a layer used twice) — micrograd's ``+=`` applied to layers (DESIGN.md)."""
+import numpy as np
+
+__all__ = ["Tape"]
+
+
+def _accumulate(store, key, value):
+    if value is None:
+        return
+    old = store.get(key)
+    store[key] = value if old is None else old + value
+
+
+class Tape:
+    """One training step's record of layer calls.
+
+    ``record`` is called in execution order; ``backward`` takes the gradients of the
+    losses with respect to some tensors and returns the gradients of every recorded input
+    tensor and of every weight that received one.
+    """
+
+    def __init__(self):
+        self.records = []
+
+    def record(self, layer, ctx, inputs, outputs):
+        """inputs/outputs: the node's flat lists of symbolic tensors (keys are their ids)."""
+        self.records.append((layer, ctx, [id(t) for t in inputs], [id(t) for t in outputs]))
+
+    def backward(self, d_tensors):
+        """Reverse walk.
+
+        Args:
+            d_tensors: {tensor id: gradient array} for the tensors the loss depends on.
+
+        Returns:
+            ``(d_tensors, d_weights)``: gradients by tensor id (inputs included) and by
+            ``id(weight array)``; a weight or tensor that got none is absent.
+        """
+        grads = dict(d_tensors)
+        d_weights = {}
+        for layer, ctx, in_ids, out_ids in reversed(self.records):
+            d_out = [grads.get(i) for i in out_ids]
+            if all(d is None for d in d_out):
+                continue
+            d_inputs, d_w = layer.backward(ctx, d_out if len(out_ids) > 1 else d_out[0])
+            if len(d_inputs) != len(in_ids):
+                raise RuntimeError(f"Layer `{layer.name}` returned {len(d_inputs)} input "
+                                   f"gradients for {len(in_ids)} inputs.")
+            for i, d in zip(in_ids, d_inputs):
+                _accumulate(grads, i, d)
+            if d_w:
+                weights = layer.weights
+                if len(d_w) != len(weights):
+                    raise RuntimeError(f"Layer `{layer.name}` returned {len(d_w)} weight "
+                                       f"gradients for {len(weights)} weights.")
+                for w, d in zip(weights, d_w):
+                    _accumulate(d_weights, id(w), d)
+        return grads, d_weights
+
+
+def zeros_like_outputs(arrays):
+    return [np.zeros_like(a) for a in arrays]

@@ -1,0 +1,456 @@
+"""compile / fit / evaluate / predict / *_on_batch for any graph model, with Keras 3's
+semantics: one loss or a list/dict of losses per output, ``loss_weights``, per-output
+metrics named ``<output>_<metric>``, per-output losses ``<output>_loss`` (unweighted, as
+Keras 3 records them) and the total ``loss`` (weighted sum).
+
+Keras's TensorFlow backend computes a crossentropy from the logits, with no clipping,
+when the output tensor was made by the loss's own activation (sigmoid for binary,
+softmax for categorical): a rule on the output node, whatever layer applied it (Dense,
+Activation, a nested model ending in one).
+"""
+import math
+import warnings
+
+import numpy as np
+
+from .. import _validation as V
+from ..layers.input_layer import flatten
+from ..models.graph import run_graph
+from .progbar import Progbar
+from .tape import Tape
+
+__all__ = ["Trainer"]
+
+
+def _batch_size(batch_size):
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise V.invalid("batch_size", "a positive integer", batch_size)
+    return int(batch_size)
+
+
+def _verbosity(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise V.invalid("verbose", "'auto', 0, 1 or 2", verbose)
+    return int(verbose)
+
+
+class _OutputLoss:
+    """One output's loss, its weight, and its logits twin (see the module docstring)."""
+
+    def __init__(self, name, loss, weight):
+        self.name = name
+        self.loss = loss
+        self.weight = weight
+        self.logits_loss = None
+        if getattr(loss, "from_logits", True) is False and \
+                getattr(loss, "logits_activation", None):
+            config = dict(loss.get_config(), from_logits=True)
+            self.logits_loss = type(loss).from_config(config)
+
+    def uses_logits(self, ctx):
+        return (self.logits_loss is not None and ctx is not None
+                and getattr(ctx, "logits", None) is not None
+                and getattr(ctx, "activation", None) == self.loss.logits_activation)
+
+
+class Trainer:
+    """Mixed into Model: needs ``inputs``, ``outputs``, ``_nodes``, ``output_names``,
+    ``weights``/``trainable_weights``, ``_standardize_inputs`` and ``name``."""
+
+    compiled = False
+    stop_training = False
+    history = None
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True, **kwargs):
+        """Configure training: an optimizer, losses (one, or a list/dict per output),
+        optional ``loss_weights`` and metrics (a list, or a list/dict per output)."""
+        from .. import losses, metrics as metrics_mod, optimizers
+        for key, value in kwargs.items():
+            if value is not None:
+                raise NotImplementedError(f"fastrnn does not implement argument `{key}` of "
+                                          f"compile; got {value!r}.")
+        if weighted_metrics:
+            raise NotImplementedError("fastrnn does not implement `weighted_metrics` yet.")
+        if loss is None:
+            raise ValueError("Argument `loss` of compile is required, got None.")
+        self.optimizer = optimizers.get(optimizer)
+        # checked now where possible; resolved per output once the graph exists
+        for spec in flatten(loss):
+            if spec is not None:
+                losses.get(spec)
+        for spec in flatten(metrics) if metrics is not None else []:
+            if spec is not None:
+                metrics_mod.get(spec)
+        self.loss = losses.get(loss) if isinstance(loss, str) else loss
+        self._compile_args = (loss, loss_weights, metrics)
+        self._loss_tracker = metrics_mod.Mean(name="loss")
+        self._losses = None
+        self.compiled = True
+        if self.built:
+            self._resolve_compile()
+
+    def _resolve_compile(self):
+        """Per-output losses, weights and metrics for the built graph (Keras 3's rules:
+        one loss is used for every output; lists and dicts give one entry per output)."""
+        from .. import losses, metrics as metrics_mod
+        if self._losses is not None:
+            return
+        loss, loss_weights, metrics = self._compile_args
+        names = self.output_names
+        n = len(names)
+        per_output = self._per_output(loss, "loss", names, broadcast=True)
+        if loss_weights is None:
+            weights = [None] * n
+        elif isinstance(loss_weights, (int, float)) and not isinstance(loss_weights, bool):
+            weights = [float(loss_weights)] * n
+        else:
+            weights = self._per_output(loss_weights, "loss_weights", names, broadcast=False)
+        items = [None if spec is None else _OutputLoss(name, losses.get(spec), w)
+                 for name, spec, w in zip(names, per_output, weights)]
+        if all(item is None for item in items):
+            raise ValueError("Argument `loss` of compile gives no loss for any output.")
+        if n == 1:
+            ms = [] if metrics is None else ([metrics] if isinstance(metrics, str) or
+                                             callable(metrics) else list(flatten(metrics)))
+            self._metrics = [[metrics_mod.get(m, loss=items[0].loss) for m in ms]]
+        elif metrics is None:
+            self._metrics = [[] for _ in names]
+        else:
+            specs = self._per_output(metrics, "metrics", names, broadcast=False)
+            self._metrics = []
+            for spec in specs:
+                spec = [] if spec is None else ([spec] if isinstance(spec, str) or
+                                                callable(spec) else list(spec))
+                self._metrics.append([metrics_mod.get(m) for m in spec])
+        self._output_loss_trackers = [
+            metrics_mod.Mean(name=f"{item.name}_loss") if item is not None and n > 1 else None
+            for item in items]
+        self._losses = items
+
+    def _per_output(self, value, argument, names, broadcast):
+        n = len(names)
+        if isinstance(value, dict):
+            unknown = set(value) - set(names)
+            if unknown:
+                raise ValueError(f"Argument `{argument}` of compile names outputs "
+                                 f"{sorted(unknown)}, but model `{self.name}` has outputs "
+                                 f"{names}.")
+            return [value.get(name) for name in names]
+        if isinstance(value, (list, tuple)):
+            if len(value) != n:
+                raise ValueError(f"Argument `{argument}` of compile must have one entry per "
+                                 f"output of model `{self.name}` ({n}: {names}), got "
+                                 f"{len(value)}.")
+            return list(value)
+        if broadcast or n == 1:
+            return [value] * n
+        raise ValueError(f"Argument `{argument}` of compile must be a list or dict with one "
+                         f"entry per output ({names}), got {value!r}.")
+
+    @property
+    def metrics_names(self):
+        names = ["loss"]
+        if self.compiled and self._losses is not None:
+            names += [m.name for m in self._all_metrics_flat()]
+            names += [t.name for t in self._output_loss_trackers if t is not None]
+        return names
+
+    def _all_metrics_flat(self):
+        return [m for ms in self._metrics for m in ms]
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"You must call `compile()` on model `{self.name}` before "
+                               f"`{what}()`.")
+
+    def reset_metrics(self):
+        self._resolve_compile()
+        self._loss_tracker.reset_state()
+        for t in self._output_loss_trackers:
+            if t is not None:
+                t.reset_state()
+        for m in self._all_metrics_flat():
+            m.reset_state()
+
+    def _logs(self, prefix=""):
+        logs = {prefix + "loss": self._loss_tracker.result()}
+        multi = len(self._metrics) > 1
+        seen = {}
+        for name, ms in zip(self.output_names, self._metrics):
+            for m in ms:
+                key = f"{name}_{m.name}" if multi else m.name
+                if key in seen:
+                    seen[key] += 1
+                    key = f"{key}_{seen[key] - 1}"
+                else:
+                    seen[key] = 1
+                logs[prefix + key] = m.result()
+        for t in self._output_loss_trackers:
+            if t is not None:
+                logs[prefix + t.name] = t.result()
+        return logs
+
+    def _return(self, logs, return_dict):
+        """Keras 3's order for a list: loss, single-output metrics, per-output losses,
+        then the other keys sorted."""
+        if return_dict:
+            return logs
+        first = ["loss"] + [m.name for m in self._all_metrics_flat()] + \
+            [t.name for t in self._output_loss_trackers if t is not None]
+        values = [logs[k] for k in first if k in logs]
+        values += [logs[k] for k in sorted(logs) if k not in first]
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------------ data
+    def _standardize_targets(self, y, n_samples, what):
+        names = self.output_names
+        if y is None:
+            raise ValueError(f"Argument `y` of `{what}` is required, got None.")
+        if isinstance(y, dict):
+            missing = [n for n in names if n not in y and
+                       self._losses[names.index(n)] is not None]
+            if missing:
+                raise ValueError(f"Argument `y` of `{what}` has no targets for outputs "
+                                 f"{missing} of model `{self.name}` (keys: {list(y)}).")
+            ys = [y.get(n) for n in names]
+        elif isinstance(y, (list, tuple)) and len(names) > 1:
+            if len(y) != len(names):
+                raise ValueError(f"Argument `y` of `{what}` must hold one array per output of "
+                                 f"model `{self.name}` ({len(names)}: {names}), got "
+                                 f"{len(y)}.")
+            ys = list(y)
+        else:
+            ys = [y]
+        out = []
+        for i, t in enumerate(ys):
+            if t is None:
+                out.append(None)
+                continue
+            t = V.numeric_array(t, "y", f"`{what}`")
+            if t.shape[:1] != (n_samples,):
+                raise ValueError(f"Arguments `x` and `y` of `{what}` must have the same number "
+                                 f"of samples, got x with {n_samples} and y"
+                                 f"{'' if len(ys) == 1 else f'[{i}]'} with shape {t.shape}.")
+            out.append(t)
+        return out
+
+    def _check_xy(self, x, y, what):
+        xs = self._standardize_inputs(x, what)
+        self._resolve_compile()
+        n = xs[0].shape[0]
+        if n == 0:
+            raise ValueError(f"Argument `x` of `{what}` has no samples (shape {xs[0].shape}); "
+                             "expected at least one.")
+        return xs, self._standardize_targets(y, n, what)
+
+    # ------------------------------------------------------------------ steps
+    def _loss_terms(self, ys, outs, contexts, training):
+        """Total loss and {output tensor id: d loss / d output} (or d logits)."""
+        total = 0.0
+        d_tensors = {}
+        for i, (item, y, out_t, y_pred) in enumerate(zip(self._losses, ys, self.outputs,
+                                                         outs)):
+            if item is None or y is None:
+                continue
+            ctx = contexts.get(id(out_t))
+            if item.uses_logits(ctx):
+                value = float(item.logits_loss(y, ctx.logits))
+                grad = item.logits_loss.gradient(y, ctx.logits) if training else None
+                if training:
+                    ctx.d_wrt_logits = True
+            else:
+                value = float(item.loss(y, y_pred))
+                grad = item.loss.gradient(y, y_pred) if training else None
+            if self._output_loss_trackers[i] is not None:
+                self._output_loss_trackers[i].update_state(value, sample_weight=len(y))
+            weight = 1.0 if item.weight is None else item.weight
+            total += weight * value
+            if training:
+                if weight != 1.0:
+                    grad = grad * np.asarray(weight, grad.dtype)
+                key = id(out_t)
+                d_tensors[key] = grad if key not in d_tensors else d_tensors[key] + grad
+        return total, d_tensors
+
+    def _update_metrics(self, ys, outs):
+        for ms, y, y_pred in zip(self._metrics, ys, outs):
+            if y is None:
+                continue
+            for m in ms:
+                m.update_state(y, y_pred)
+
+    def _train_step(self, xs, ys, where):
+        tape = Tape()
+        out_ids = {id(t) for t in self.outputs}
+        outs, _, contexts = run_graph(self._nodes, self.inputs, self.outputs, xs,
+                                      training=True, tape=tape, ctx_for=out_ids)
+        loss, d_tensors = self._loss_terms(ys, outs, contexts, training=True)
+        _, d_weights = tape.backward(d_tensors)
+        variables = self.trainable_weights
+        grads = [d_weights.get(id(v)) for v in variables]
+        finite = math.isfinite(loss) and all(g is None or np.isfinite(g).all() for g in grads)
+        if not finite:
+            warnings.warn(f"Training of model `{self.name}` stopped at {where}: the loss is "
+                          f"{loss} (or a gradient is not finite). The weights from before "
+                          "that step are kept.", RuntimeWarning, stacklevel=3)
+            self.stop_training = True
+            self._loss_tracker.update_state(loss, sample_weight=xs[0].shape[0])
+            return False
+        if any(g is not None for g in grads):
+            self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables)
+                                            if g is not None])
+        self._loss_tracker.update_state(loss, sample_weight=xs[0].shape[0])
+        self._update_metrics(ys, outs)
+        return True
+
+    def _test_step(self, xs, ys):
+        out_ids = {id(t) for t in self.outputs}
+        outs, _, contexts = run_graph(self._nodes, self.inputs, self.outputs, xs,
+                                      training=False, ctx_for=out_ids)
+        loss, _ = self._loss_terms(ys, outs, contexts, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=xs[0].shape[0])
+        self._update_metrics(ys, outs)
+
+    # ------------------------------------------------------------------ public API
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One optimizer step on (x, y); returns that batch's loss (and metrics), computed
+        before the update, as Keras 3 does."""
+        self._require_compiled("train_on_batch")
+        if sample_weight is not None or class_weight is not None:
+            raise NotImplementedError("fastrnn does not implement `sample_weight` / "
+                                      "`class_weight` yet.")
+        xs, ys = self._check_xy(x, y, "train_on_batch")
+        self.stop_training = False
+        self.reset_metrics()
+        self._train_step(xs, ys, "train_on_batch")
+        return self._return(self._logs(), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        xs, ys = self._check_xy(x, y, "test_on_batch")
+        self.reset_metrics()
+        self._test_step(xs, ys)
+        return self._return(self._logs(), return_dict)
+
+    def predict_on_batch(self, x):
+        """The outputs for one batch (a list for several outputs)."""
+        return self._pack_outputs(self._run(self._standardize_inputs(x, "predict_on_batch")))
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """Loss and metrics over (x, y), averaged per sample over batches of ``batch_size``."""
+        self._require_compiled("evaluate")
+        if sample_weight is not None:
+            raise NotImplementedError("fastrnn does not implement `sample_weight` yet.")
+        xs, ys = self._check_xy(x, y, "evaluate")
+        logs = self._evaluate(xs, ys, _batch_size(batch_size), _verbosity(verbose))
+        return self._return(logs, return_dict)
+
+    def _evaluate(self, xs, ys, batch_size, verbose, prefix=""):
+        self.reset_metrics()
+        n = xs[0].shape[0]
+        starts = range(0, n, batch_size)
+        bar = Progbar(len(starts), verbose)
+        for i, s in enumerate(starts):
+            self._test_step([x[s:s + batch_size] for x in xs],
+                            [None if y is None else y[s:s + batch_size] for y in ys])
+            bar.update(i + 1, self._logs())
+        bar.end()
+        return self._logs(prefix)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for ``x`` computed in batches of ``batch_size`` (default 32); a list
+        of arrays when the model has several outputs."""
+        xs = self._standardize_inputs(x, "predict")
+        batch_size = _batch_size(batch_size)
+        n = xs[0].shape[0]
+        starts = list(range(0, n, batch_size)) or [0]
+        bar = Progbar(len(starts), _verbosity(verbose))
+        parts = []
+        for i, s in enumerate(starts):
+            parts.append(self._run([a[s:s + batch_size] for a in xs]))
+            bar.update(i + 1)
+        bar.end()
+        outs = [np.concatenate([p[k] for p in parts], axis=0) for k in range(len(parts[0]))]
+        return self._pack_outputs(outs)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            validation_steps=None, validation_batch_size=None, validation_freq=1):
+        """Train for ``epochs`` epochs; returns a ``History`` (Keras 3 semantics:
+        ``validation_split`` takes the last fraction of the data, before shuffling)."""
+        from ..callbacks import CallbackList
+        for key, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
+                           ("steps_per_epoch", steps_per_epoch),
+                           ("validation_steps", validation_steps)):
+            if value is not None:
+                raise NotImplementedError(f"fastrnn does not implement argument `{key}` of "
+                                          f"fit yet; got {value!r}.")
+        self._require_compiled("fit")
+        xs, ys = self._check_xy(x, y, "fit")
+        batch_size = _batch_size(batch_size)
+        val_batch = _batch_size(validation_batch_size or batch_size)
+        if isinstance(validation_split, bool) or not 0 <= validation_split < 1:
+            raise V.invalid("validation_split", "a float in [0, 1)", validation_split)
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("Argument `validation_data` must be a tuple (x_val, y_val), "
+                                 f"got {type(validation_data).__name__}.")
+            val = self._check_xy(*validation_data, "fit")
+        elif validation_split:
+            n = xs[0].shape[0]
+            split = int(math.floor(n * (1 - validation_split)))
+            if split == 0:
+                raise ValueError(f"validation_split={validation_split} leaves no training "
+                                 "samples.")
+            val = ([a[split:] for a in xs], [None if t is None else t[split:] for t in ys])
+            xs = [a[:split] for a in xs]
+            ys = [None if t is None else t[:split] for t in ys]
+        verbose = _verbosity(verbose)
+        n = xs[0].shape[0]
+        steps = max(1, math.ceil(n / batch_size))
+        cbs = CallbackList(callbacks, add_history=True, model=self, verbose=verbose,
+                           epochs=epochs, steps=steps)
+        history = cbs.history
+        self.stop_training = False
+        cbs.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}")
+            bar = Progbar(steps, verbose)
+            order = self._rng.permutation(n) if shuffle else np.arange(n)
+            for step in range(steps):
+                idx = order[step * batch_size:(step + 1) * batch_size]
+                cbs.on_train_batch_begin(step)
+                if not self._train_step([a[idx] for a in xs],
+                                        [None if t is None else t[idx] for t in ys],
+                                        f"epoch {epoch + 1}, step {step + 1}"):
+                    break
+                logs = self._logs()
+                cbs.on_train_batch_end(step, logs)
+                bar.update(step + 1, logs)
+            if self.stop_training and self._loss_tracker.count == 0:
+                break
+            logs = self._logs()
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                logs.update(self._evaluate(val[0], val[1], val_batch, 0, prefix="val_"))
+            bar.end(logs)
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end()
+        self.history = history
+        return history
