@@ -31,8 +31,8 @@ import numpy as np
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 
-RTOL = {"float32": 1e-5, "float64": 1e-12}
-ATOL = {"float32": 1e-5, "float64": 1e-12}
+from tolerances import KERAS_ATOL as ATOL  # noqa: E402
+from tolerances import KERAS_RTOL as RTOL  # noqa: E402
 
 
 def fixture_paths(prefix):

@@ -9,8 +9,7 @@ from pure_modules import load
 losses, = load("losses")
 
 EPS = 1e-7
-RTOL = {np.float32: 1e-5, np.float64: 1e-12}
-ATOL = {np.float32: 1e-6, np.float64: 1e-12}
+from tolerances import ATOL, RTOL  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- references

@@ -77,9 +77,10 @@ class Layer:
 
     # ------------------------------------------------------------------ calling
     def __call__(self, inputs, *args, **kwargs):
-        from .input_layer import is_symbolic, symbolic_call
-        if is_symbolic(inputs) or is_symbolic(kwargs.get("initial_state")):
-            return symbolic_call(self, inputs, *args, **kwargs)
+        if type(inputs) is not np.ndarray or kwargs.get("initial_state") is not None:
+            if _symbolic.is_symbolic(inputs) or _symbolic.is_symbolic(
+                    kwargs.get("initial_state")):
+                return _symbolic.symbolic_call(self, inputs, *args, **kwargs)
         return self.call(inputs, *args, **kwargs)
 
     def call(self, inputs, training=False, mask=None, **kwargs):
@@ -201,3 +202,6 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+from . import input_layer as _symbolic  # noqa: E402  (it subclasses Layer)

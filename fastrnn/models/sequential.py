@@ -157,8 +157,7 @@ class Sequential(Model):
             if arr.ndim < 1:
                 raise ValueError(f"Argument `x` of `{what}` must have a batch axis, got shape "
                                  f"{arr.shape}.")
-            self._input_layer = None
-            with self._lock:
+            with self._lock:  # concurrent first calls build once
                 if not self.built:
                     self._input_layer = InputLayer(
                         batch_shape=(None,) + arr.shape[1:],

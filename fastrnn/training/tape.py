@@ -21,12 +21,23 @@ class Tape:
     tensor and of every weight that received one.
     """
 
-    def __init__(self):
+    def __init__(self, input_gradients=True):
+        """input_gradients: whether the gradients of the graph's inputs are wanted (a
+        nested model, a gradient check); if not, calls that lead to no trainable weight
+        are not walked back (so a Lambda before every trainable layer is fine)."""
         self.records = []
+        self.input_gradients = bool(input_gradients)
+        self._needs = set()
 
     def record(self, layer, ctx, inputs, outputs):
         """inputs/outputs: the node's flat lists of symbolic tensors (keys are their ids)."""
-        self.records.append((layer, ctx, [id(t) for t in inputs], [id(t) for t in outputs]))
+        in_ids = [id(t) for t in inputs]
+        out_ids = [id(t) for t in outputs]
+        needs = (self.input_gradients or bool(layer.trainable_weights)
+                 or any(i in self._needs for i in in_ids))
+        if needs:
+            self._needs.update(out_ids)
+        self.records.append((layer, ctx, in_ids, out_ids, needs))
 
     def backward(self, d_tensors):
         """Reverse walk.
@@ -40,9 +51,9 @@ class Tape:
         """
         grads = dict(d_tensors)
         d_weights = {}
-        for layer, ctx, in_ids, out_ids in reversed(self.records):
+        for layer, ctx, in_ids, out_ids, needs in reversed(self.records):
             d_out = [grads.get(i) for i in out_ids]
-            if all(d is None for d in d_out):
+            if not needs or all(d is None for d in d_out):
                 continue
             d_inputs, d_w = layer.backward(ctx, d_out if len(out_ids) > 1 else d_out[0])
             if len(d_inputs) != len(in_ids):

@@ -288,7 +288,7 @@ class Trainer:
                 m.update_state(y, y_pred)
 
     def _train_step(self, xs, ys, where):
-        tape = Tape()
+        tape = Tape(input_gradients=False)
         out_ids = {id(t) for t in self.outputs}
         outs, _, contexts = run_graph(self._nodes, self.inputs, self.outputs, xs,
                                       training=True, tape=tape, ctx_for=out_ids)
