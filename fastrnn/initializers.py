@@ -1,7 +1,16 @@
-"""Weight initializers by their Keras names (same distributions as Keras)."""
+"""Weight initializers with Keras 3's names, arguments and distributions
+(keras/src/initializers/): same formulas, NumPy's generator.
+
+An initializer is given as a Keras name (``"glorot_uniform"``, ``"GlorotUniform"``), a
+Keras-style config dict (``{"class_name": "VarianceScaling", "config": {"scale": 2.0}}``,
+also with Keras 3's ``module``/``registered_name`` keys) or an ``Initializer`` object;
+``get`` normalises it and ``initialize`` draws the array.
+"""
 import numpy as np
 
-__all__ = ["get"]
+__all__ = ["get", "initialize", "Initializer", "serialize"]
+
+_TRUNC_STD = 0.87962566103423978  # std of a unit normal truncated to [-2, 2]
 
 
 def _fans(shape):
@@ -13,49 +22,46 @@ def _fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def zeros(shape, dtype, rng):
-    return np.zeros(shape, dtype)
+def _truncated(rng, mean, std, shape):
+    """Normal(mean, std) redrawn outside two standard deviations (tf.random.truncated_normal)."""
+    out = rng.normal(0.0, 1.0, shape)
+    bad = np.abs(out) > 2
+    while bad.any():
+        out[bad] = rng.normal(0.0, 1.0, int(bad.sum()))
+        bad = np.abs(out) > 2
+    return mean + std * out
 
 
-def ones(shape, dtype, rng):
-    return np.ones(shape, dtype)
+def _constant(shape, rng, value=0.0):
+    return np.full(shape, value)
 
 
-def glorot_uniform(shape, dtype, rng):
+def _random_normal(shape, rng, mean=0.0, stddev=0.05):
+    return rng.normal(mean, stddev, shape)
+
+
+def _random_uniform(shape, rng, minval=-0.05, maxval=0.05):
+    return rng.uniform(minval, maxval, shape)
+
+
+def _truncated_normal(shape, rng, mean=0.0, stddev=0.05):
+    return _truncated(rng, mean, stddev, shape)
+
+
+def _variance_scaling(shape, rng, scale=1.0, mode="fan_in", distribution="truncated_normal"):
     fan_in, fan_out = _fans(shape)
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, shape).astype(dtype)
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode]
+    var = scale / max(1.0, n)
+    if distribution == "truncated_normal":
+        return _truncated(rng, 0.0, np.sqrt(var) / _TRUNC_STD, shape)
+    if distribution == "untruncated_normal":
+        return rng.normal(0.0, np.sqrt(var), shape)
+    limit = np.sqrt(3.0 * var)
+    return rng.uniform(-limit, limit, shape)
 
 
-def glorot_normal(shape, dtype, rng):
-    fan_in, fan_out = _fans(shape)
-    return _truncated_normal(shape, np.sqrt(2.0 / (fan_in + fan_out)), dtype, rng)
-
-
-def he_uniform(shape, dtype, rng):
-    limit = np.sqrt(6.0 / _fans(shape)[0])
-    return rng.uniform(-limit, limit, shape).astype(dtype)
-
-
-def he_normal(shape, dtype, rng):
-    return _truncated_normal(shape, np.sqrt(2.0 / _fans(shape)[0]), dtype, rng)
-
-
-def lecun_uniform(shape, dtype, rng):
-    limit = np.sqrt(3.0 / _fans(shape)[0])
-    return rng.uniform(-limit, limit, shape).astype(dtype)
-
-
-def random_uniform(shape, dtype, rng):
-    return rng.uniform(-0.05, 0.05, shape).astype(dtype)
-
-
-def random_normal(shape, dtype, rng):
-    return rng.normal(0.0, 0.05, shape).astype(dtype)
-
-
-def orthogonal(shape, dtype, rng):
-    """Keras's Orthogonal(gain=1): Q of the QR of a normal matrix, signs fixed by R's diagonal."""
+def _orthogonal(shape, rng, gain=1.0):
+    """Q of the QR of a normal matrix, signs fixed by R's diagonal (Keras's Orthogonal)."""
     rows = int(np.prod(shape[:-1]))
     cols = shape[-1]
     a = rng.normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
@@ -63,38 +69,155 @@ def orthogonal(shape, dtype, rng):
     q *= np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    return q.reshape(shape).astype(dtype)
+    return gain * q.reshape(shape)
 
 
-def _truncated_normal(shape, std, dtype, rng):
-    # Keras's variance scaling divides by the std of a unit normal truncated at 2.
-    std = std / 0.87962566103423978
-    out = rng.normal(0.0, std, shape)
-    bad = np.abs(out) > 2 * std
-    while bad.any():
-        out[bad] = rng.normal(0.0, std, bad.sum())
-        bad = np.abs(out) > 2 * std
-    return out.astype(dtype)
+def _identity(shape, rng, gain=1.0):
+    if len(shape) != 2:
+        raise ValueError("The identity initializer needs a 2-D weight, got shape "
+                         f"{tuple(shape)}.")
+    return gain * np.eye(*shape)
 
 
-_BY_NAME = {f.__name__: f for f in (zeros, ones, glorot_uniform, glorot_normal, he_uniform,
-                                    he_normal, lecun_uniform, random_uniform, random_normal,
-                                    orthogonal)}
-_ALIASES = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_normal",
-            "Orthogonal": "orthogonal", "Zeros": "zeros", "Ones": "ones",
-            "HeUniform": "he_uniform", "HeNormal": "he_normal", "LecunUniform": "lecun_uniform",
-            "RandomUniform": "random_uniform", "RandomNormal": "random_normal",
-            "uniform": "random_uniform"}
+# class name -> (sampler, defaults); the snake_case names map to these
+_CLASSES = {
+    "Zeros": (_constant, {}), "Ones": (_constant, {"value": 1.0}),
+    "Constant": (_constant, {"value": 0.0}),
+    "RandomNormal": (_random_normal, {"mean": 0.0, "stddev": 0.05, "seed": None}),
+    "RandomUniform": (_random_uniform, {"minval": -0.05, "maxval": 0.05, "seed": None}),
+    "TruncatedNormal": (_truncated_normal, {"mean": 0.0, "stddev": 0.05, "seed": None}),
+    "VarianceScaling": (_variance_scaling, {"scale": 1.0, "mode": "fan_in",
+                                            "distribution": "truncated_normal",
+                                            "seed": None}),
+    "GlorotNormal": (_variance_scaling, {"scale": 1.0, "mode": "fan_avg",
+                                         "distribution": "truncated_normal", "seed": None}),
+    "GlorotUniform": (_variance_scaling, {"scale": 1.0, "mode": "fan_avg",
+                                          "distribution": "uniform", "seed": None}),
+    "HeNormal": (_variance_scaling, {"scale": 2.0, "mode": "fan_in",
+                                     "distribution": "truncated_normal", "seed": None}),
+    "HeUniform": (_variance_scaling, {"scale": 2.0, "mode": "fan_in",
+                                      "distribution": "uniform", "seed": None}),
+    "LecunNormal": (_variance_scaling, {"scale": 1.0, "mode": "fan_in",
+                                        "distribution": "truncated_normal", "seed": None}),
+    "LecunUniform": (_variance_scaling, {"scale": 1.0, "mode": "fan_in",
+                                         "distribution": "uniform", "seed": None}),
+    "Orthogonal": (_orthogonal, {"gain": 1.0, "seed": None}),
+    "Identity": (_identity, {"gain": 1.0}),
+}
+# the fixed arguments of the named variance-scaling initializers (not user-settable)
+_FIXED = {"GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "LecunNormal",
+          "LecunUniform"}
+_SNAKE = {"zeros": "Zeros", "zero": "Zeros", "ones": "Ones", "one": "Ones",
+          "constant": "Constant", "random_normal": "RandomNormal", "normal": "RandomNormal",
+          "random_uniform": "RandomUniform", "uniform": "RandomUniform",
+          "truncated_normal": "TruncatedNormal", "variance_scaling": "VarianceScaling",
+          "glorot_normal": "GlorotNormal", "glorot_uniform": "GlorotUniform",
+          "he_normal": "HeNormal", "he_uniform": "HeUniform", "lecun_normal": "LecunNormal",
+          "lecun_uniform": "LecunUniform", "orthogonal": "Orthogonal",
+          "identity": "Identity"}
+_CANONICAL = {}
+for _name, _cls in _SNAKE.items():  # the first snake_case name of each class
+    _CANONICAL.setdefault(_cls, _name)
+_SNAKE.update({"IdentityInitializer": "Identity", "OrthogonalInitializer": "Orthogonal"})
 
 
-def get(identifier, argument):
-    """Validate an initializer given by name (Keras's snake_case or class name)."""
-    name = _ALIASES.get(identifier, identifier) if isinstance(identifier, str) else None
-    if name not in _BY_NAME:
-        raise ValueError(f"Received an invalid value for argument `{argument}`, expected one "
-                         f"of {sorted(_BY_NAME)}, got {identifier!r}.")
-    return name
+class Initializer:
+    """A Keras initializer by class name and arguments: ``Initializer("Constant",
+    value=0.5)(shape, dtype, rng)``."""
+
+    def __init__(self, class_name, **config):
+        self.class_name = class_name
+        self.config = config
+
+    def __call__(self, shape, dtype="float32", rng=None):
+        return initialize({"class_name": self.class_name, "config": self.config}, shape,
+                          dtype, rng if rng is not None else np.random.default_rng())
+
+    def get_config(self):
+        return dict(self.config)
+
+    def __repr__(self):
+        return f"<Initializer {self.class_name} {self.config}>"
 
 
-def initialize(name, shape, dtype, rng):
-    return _BY_NAME[name](tuple(shape), dtype, rng)
+def _invalid(argument, identifier):
+    return ValueError(f"Received an invalid value for argument `{argument}`, expected an "
+                      f"initializer name ({', '.join(sorted(_SNAKE))}), a Keras initializer "
+                      f"config dict or object, got {identifier!r}.")
+
+
+def get(identifier, argument="kernel_initializer"):
+    """Normalise an initializer: a snake_case name stays a name (as Keras configs keep
+    it); anything with arguments becomes ``{"class_name": ..., "config": {...}}``.
+
+    Raises:
+        ValueError: unknown name or class, or arguments the class does not take.
+    """
+    if isinstance(identifier, str):
+        if identifier in _SNAKE:
+            return identifier
+        if identifier in _CLASSES:
+            return _CANONICAL[identifier]
+        raise _invalid(argument, identifier)
+    if isinstance(identifier, Initializer):
+        identifier = {"class_name": identifier.class_name, "config": identifier.config}
+    elif not isinstance(identifier, dict) and hasattr(identifier, "get_config"):
+        identifier = {"class_name": type(identifier).__name__,
+                      "config": identifier.get_config()}  # a keras initializer object
+    if not isinstance(identifier, dict) or "class_name" not in identifier:
+        raise _invalid(argument, identifier)
+    name = _SNAKE.get(identifier["class_name"], identifier["class_name"])
+    if name not in _CLASSES:
+        raise _invalid(argument, identifier)
+    config = dict(identifier.get("config") or {})
+    allowed = set(_CLASSES[name][1]) | {"seed"}
+    if name in _FIXED:
+        allowed = {"seed"}
+    unknown = set(config) - allowed - {"input_axes", "output_axes"}
+    if unknown:
+        raise ValueError(f"Received an invalid value for argument `{argument}`: initializer "
+                         f"{name} does not take {sorted(unknown)}.")
+    if name == "VarianceScaling":
+        if config.get("mode", "fan_in") not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"Received an invalid value for argument `{argument}`: "
+                             f"VarianceScaling mode must be 'fan_in', 'fan_out' or "
+                             f"'fan_avg', got {config['mode']!r}.")
+        if config.get("distribution", "truncated_normal") not in (
+                "truncated_normal", "untruncated_normal", "uniform", "normal"):
+            raise ValueError(f"Received an invalid value for argument `{argument}`: "
+                             "VarianceScaling distribution must be 'truncated_normal', "
+                             "'untruncated_normal' or 'uniform', got "
+                             f"{config['distribution']!r}.")
+    return {"class_name": name, "config": config}
+
+
+def initialize(spec, shape, dtype, rng):
+    """Draw an array of ``shape`` and ``dtype`` for a spec returned by ``get``."""
+    if isinstance(spec, str):
+        name, config = _SNAKE[spec], {}
+    else:
+        name, config = spec["class_name"], dict(spec.get("config") or {})
+    sampler, defaults = _CLASSES[name]
+    args = dict(defaults)
+    if name not in _FIXED:
+        args.update(config)
+    seed = args.pop("seed", None)
+    args.pop("input_axes", None)
+    args.pop("output_axes", None)
+    if name == "VarianceScaling" and args.get("distribution") == "normal":
+        args["distribution"] = "truncated_normal"
+    if seed is not None:
+        rng = np.random.default_rng(int(seed))
+    return np.asarray(sampler(tuple(shape), rng, **args)).astype(dtype)
+
+
+def serialize(spec):
+    """The Keras 3 config dict of an initializer spec."""
+    if isinstance(spec, str):
+        name, config = _SNAKE[spec], {}
+    else:
+        name, config = spec["class_name"], dict(spec.get("config") or {})
+    full = {k: v for k, v in _CLASSES[name][1].items()}
+    full.update(config)
+    return {"module": "keras.initializers", "class_name": name, "config": full,
+            "registered_name": None}
