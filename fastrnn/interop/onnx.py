@@ -15,6 +15,9 @@ fastrnn; the ONNX ``RNN`` operator is time-major, so each recurrent layer sits b
     Dense          Gemm (2-D inputs) or MatMul + Add (3-D), then the activation.
     Embedding      Gather(embeddings, indices).    Dropout    Identity (inference).
     Activation     Tanh / Relu / Sigmoid / Softmax(axis=-1) / Identity.    Flatten   Flatten.
+    Reshape        Reshape.  RepeatVector  Unsqueeze + Tile.  Permute  Transpose.
+    Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate
+                   Sum, Sub, Mul, Sum + Div, Max, Min, Concat.
 
 Keras's ``h_t = act(x_t kernel + h_{t-1} recurrent_kernel + bias)`` is ONNX's
 ``H_t = f(X_t W^T + H_{t-1} R^T + Wb + Rb)`` (onnx.ai/onnx/operators/onnx__RNN.html) with
@@ -34,7 +37,8 @@ _RNN_ACTS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid", "linear": "Af
 _ACTS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid", "softmax": "Softmax",
          "linear": "Identity"}
 _SUPPORTED = ("SimpleRNN", "Bidirectional", "Dense", "Embedding", "Dropout", "Activation",
-              "Flatten", "InputLayer", "Sequential", "Model")
+              "Flatten", "Reshape", "RepeatVector", "Permute", "Add", "Subtract", "Multiply",
+              "Average", "Maximum", "Minimum", "Concatenate", "Sequential", "Model")
 
 
 class _T:
@@ -255,7 +259,56 @@ def _emit_flatten(g, layer, x, init):
     return [_T(g.node("Flatten", [x.name], layer.name, axis=1), (x.shape[0], size), x.dtype)]
 
 
-_EMITTERS = {"SimpleRNN": _emit_simple_rnn, "Bidirectional": _emit_bidirectional,
+def _emit_reshape(g, layer, x, init):
+    target = tuple(int(d) for d in layer.target_shape)
+    shape = g.const(np.array((0,) + target, np.int64), f"{layer.name}_shape")
+    out_shape = (x.shape[0],) + tuple(None if d == -1 else d for d in target)
+    return [_T(g.node("Reshape", [x.name, shape], layer.name), out_shape, x.dtype)]
+
+
+def _emit_repeat_vector(g, layer, x, init):
+    expanded = g.unsqueeze(x.name, 1, layer.name)                     # (B, 1, F)
+    repeats = g.const(np.array([1, layer.n, 1], np.int64), f"{layer.name}_repeats")
+    return [_T(g.node("Tile", [expanded, repeats], layer.name),
+               (x.shape[0], layer.n, x.shape[1]), x.dtype)]
+
+
+def _emit_permute(g, layer, x, init):
+    perm = (0,) + tuple(int(d) for d in layer.dims)
+    return [_T(g.transpose(x.name, perm, layer.name), tuple(x.shape[p] for p in perm),
+               x.dtype)]
+
+
+def _emit_merge(g, layer, xs):
+    """Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate of several tensors."""
+    kind = type(layer).__name__
+    names = [t.name for t in xs]
+    shape = xs[0].shape
+    if kind == "Concatenate":
+        axis = layer.axis if layer.axis >= 0 else len(shape) + layer.axis
+        sizes = [t.shape[axis] for t in xs]
+        size = sum(sizes) if all(isinstance(d, int) for d in sizes) else None
+        out = g.node("Concat", names, layer.name, axis=axis)
+        return [_T(out, shape[:axis] + (size,) + shape[axis + 1:], layer.dtype)]
+    if kind == "Subtract":
+        out = g.node("Sub", names, layer.name)
+    elif kind in ("Add", "Average"):
+        out = g.node("Sum", names, layer.name)
+        if kind == "Average":  # Keras: the sum divided by the count
+            n = g.const(np.array(len(xs), np.dtype(layer.dtype)), f"{layer.name}_count")
+            out = g.node("Div", [out, n], layer.name)
+    elif kind == "Multiply":
+        out = names[0]
+        for other in names[1:]:
+            out = g.node("Mul", [out, other], layer.name)
+    else:
+        out = g.node({"Maximum": "Max", "Minimum": "Min"}[kind], names, layer.name)
+    return [_T(out, shape, layer.dtype)]
+
+
+_MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
+_EMITTERS = {"Reshape": _emit_reshape, "RepeatVector": _emit_repeat_vector,
+             "Permute": _emit_permute, "SimpleRNN": _emit_simple_rnn, "Bidirectional": _emit_bidirectional,
              "Dense": _emit_dense, "Embedding": _emit_embedding, "Dropout": _emit_dropout,
              "Activation": _emit_activation, "Flatten": _emit_flatten}
 
@@ -266,14 +319,20 @@ def _emit(g, layer, inputs, init):
         return _walk_graph(g, layer, inputs)
     if _is_old_sequential(layer):
         return _walk_sequential(g, layer, inputs[0])
-    emitter = _EMITTERS.get(type(layer).__name__)
-    if emitter is None:
+    kind = type(layer).__name__
+    if kind == "Masking":
+        raise NotImplementedError(f"Layer `{layer.name}` (Masking) makes a mask; masks are "
+                                  "not exported to ONNX.")
+    emitter = _EMITTERS.get(kind)
+    if emitter is None and kind not in _MERGES:
         raise NotImplementedError(
             f"to_onnx cannot export layer `{layer.name}` ({type(layer).__name__}); it exports "
             f"{', '.join(_SUPPORTED)}.")
     if not getattr(layer, "built", True):
         raise ValueError(f"Layer `{layer.name}` is not built; build the model (or call it "
                          "on data) before exporting.")
+    if kind in _MERGES and not init:
+        return _emit_merge(g, layer, [_cast(g, t, layer.dtype, layer.name) for t in inputs])
     if len(inputs) != 1:
         raise NotImplementedError(f"Layer `{layer.name}` gets {len(inputs)} inputs; to_onnx "
                                   "exports these layers with one input.")
@@ -316,6 +375,8 @@ def _walk_graph(g, model, feeds):
     for node in model._nodes:
         kwargs = dict(getattr(node, "call_kwargs", None) or {})
         init = kwargs.pop("initial_state", None)
+        if init is None:
+            init = getattr(node, "initial_state", None)
         init = [] if init is None else list(init) if isinstance(init, (list, tuple)) \
             else [init]
         if kwargs.pop("mask", None) is not None:
@@ -354,8 +415,14 @@ def _feeds(model):
     input of a several-input model) dynamic; time fixed only where a Flatten makes the
     model depend on it."""
     fixed_time = any(type(l).__name__ == "Flatten" for l in _all_layers(model))
+    from ..models import Sequential
+    if _is_graph(model) and not model.inputs:
+        raise ValueError(f"Model `{model.name}` is not built; build it (or call it on "
+                         "data) before exporting so its input shape is known.")
     if _is_graph(model):
-        specs = [(getattr(kt, "name", None) or f"input_{i}", tuple(kt.shape),
+        sequential = isinstance(model, Sequential)  # named "input", as without the graph
+        specs = [("input" if sequential else getattr(kt, "name", None) or f"input_{i}",
+                  tuple(kt.shape),
                   str(getattr(kt, "dtype", "float32")), _consumer(model, kt))
                  for i, kt in enumerate(model.inputs)]
     else:
@@ -369,7 +436,7 @@ def _feeds(model):
     for name, shape, dtype, consumer in specs:
         if consumer is not None and type(consumer).__name__ == "Embedding" \
                 or not dtype.startswith("float"):
-            dtype = "int64" if dtype not in ("int32", "int64") else dtype
+            dtype = "int64"
         elif consumer is not None:
             dtype = consumer.dtype
         dims = ["batch"] + [d if d is not None else f"{name}_dim{i + 1}"
@@ -393,8 +460,9 @@ def to_onnx(model, path, opset=None):
     Args:
         model: a built ``Sequential`` or functional ``Model`` (walked through its
             ``_nodes``) of SimpleRNN, Bidirectional (every merge mode), Dense (2-D and
-            3-D inputs), Embedding, Dropout (Identity), Activation and Flatten layers;
-            nested models are inlined.
+            3-D inputs), Embedding, Dropout (Identity), Activation, Flatten, Reshape,
+            RepeatVector, Permute and the merging layers (Add, Subtract, Multiply,
+            Average, Maximum, Minimum, Concatenate); nested models are inlined.
         path: file to write (conventionally ``*.onnx``). The file is written to a
             temporary file in the same folder and renamed, so an interrupted export never
             leaves a partial file at ``path``.
@@ -408,8 +476,9 @@ def to_onnx(model, path, opset=None):
     batch axis (and the time axis, unless a Flatten fixes it) dynamic; the features axis
     is fixed. Float inputs have the consuming layer's dtype (float32 or float64; note
     ONNX Runtime implements the RNN operator only for float32); inputs of an Embedding
-    are int64 indices. Outputs are named "output" ("output_0", "output_1"... when there are
-    several, e.g. with return_state or merge_mode None), or the model's ``output_names``.
+    (and other non-float inputs) are int64 indices. Outputs are named "output"
+    ("output_0", "output_1"... when there are several, e.g. with return_state or
+    merge_mode None), or after the model's ``output_names``.
     Exported: inference (Dropout is the identity), zero initial states, and in functional
     models symbolic ``initial_state`` tensors (an encoder's states feeding a decoder) as
     the RNN's ``initial_h``. Not exported: masks (refused), stateful layers (refused).
