@@ -57,10 +57,10 @@ def test_from_torch_rnn_grid(rng, num_layers, bidirectional, batch_first, nonlin
     if not batch_first:
         expected = expected.transpose(1, 0, 2)
     model = from_torch(rnn)
-    rnn_layers = [l for l in model.layers if not isinstance(l, Dropout)]
+    rnn_layers = [lay for lay in model.layers if not isinstance(lay, Dropout)]
     assert len(rnn_layers) == num_layers
-    assert all(isinstance(l, Bidirectional if bidirectional else SimpleRNN) for l in rnn_layers)
-    dropouts = [l for l in model.layers if isinstance(l, Dropout)]
+    assert all(isinstance(lay, Bidirectional if bidirectional else SimpleRNN) for lay in rnn_layers)
+    dropouts = [lay for lay in model.layers if isinstance(lay, Dropout)]
     assert [d.rate for d in dropouts] == [0.25] * (num_layers - 1)
     _close(model.predict(x, verbose=0), expected, dtype)
     # and back: one nn.RNN with the same stack, same numbers
@@ -162,7 +162,7 @@ def test_torch_sequential_with_rnn_maps_output_zero(rng):
     torch.manual_seed(0)
     emb, rnn, lin = nn.Embedding(9, 4), nn.RNN(4, 5, batch_first=True), nn.Linear(5, 2)
     model = from_torch(nn.Sequential(emb, rnn, lin, nn.Sigmoid()))
-    assert [type(l) for l in model.layers] == [Embedding, SimpleRNN, Dense]
+    assert [type(lay) for lay in model.layers] == [Embedding, SimpleRNN, Dense]
     assert model.layers[-1].activation == "sigmoid"
     x = rng.integers(0, 9, size=(2, 6))
     with torch.no_grad():
@@ -185,7 +185,7 @@ def test_linear_embedding_and_activations(rng):
     seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Identity(), nn.Dropout(0.1),
                         nn.Linear(3, 2), nn.Softmax(dim=-1)).eval()
     model = from_torch(seq)
-    assert [l.activation for l in model.layers if isinstance(l, Dense)] == ["relu", "softmax"]
+    assert [lay.activation for lay in model.layers if isinstance(lay, Dense)] == ["relu", "softmax"]
     _close(model.predict(x, verbose=0), _run(seq, x), "float32")
     act = Sequential([Activation("sigmoid"), Activation("linear")])
     act.build((None, 4))

@@ -241,7 +241,7 @@ def predict(model, x, batch_size=None, num_threads=None):
             raise ValueError(f"Received an invalid value for argument `{name}`, expected a "
                              f"positive integer, got {value!r}.")
     layers = getattr(model, "layers", [])
-    stateful = [l.name for l in layers if getattr(l, "stateful", False)]
+    stateful = [lay.name for lay in layers if getattr(lay, "stateful", False)]
     if stateful:
         raise ValueError(f"Model has stateful layers {stateful}: their state runs from "
                          "batch to batch, which independent chunks cannot do.")
