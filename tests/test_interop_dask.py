@@ -30,6 +30,8 @@ def _fresh_cache():
 
 @pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
 def test_in_process_matches_predict(rng, scheduler):
+    import fastrnn
+    threads = fastrnn.get_num_threads()
     model = _model()
     x = rng.standard_normal((45, 8, 3)).astype("float32")
     lazy = fdask.predict(model, da.from_array(x, chunks=(10, 8, 3)), batch_size=4)
@@ -41,6 +43,31 @@ def test_in_process_matches_predict(rng, scheduler):
     np.testing.assert_allclose(actual, model.predict(x, verbose=0), **TOL)
     info = fdask.cache_info()
     assert info["builds"] == 1 and info["chunks"] == 5 and info["hits"] == 4
+    # outside a distributed worker the user's thread setting is left alone
+    assert info["num_threads"] is None and fastrnn.get_num_threads() == threads
+
+
+def test_functional_model_with_two_inputs_if_available(rng):
+    """Runs once the graph API (fastrnn.Model) is merged."""
+    import fastrnn
+    if not hasattr(fastrnn, "Model"):
+        pytest.skip("fastrnn.Model (the functional API) is not in this build yet")
+    a = fastrnn.Input(shape=(None, 3), name="a")
+    b = fastrnn.Input(shape=(4,), name="b")
+    seq, state = SimpleRNN(4, return_sequences=True, return_state=True, seed=0)(a)
+    out = Dense(4, seed=1)(b)
+    model = fastrnn.Model([a, b], [seq, Dense(2, seed=2)(state), out])
+    xa = rng.standard_normal((11, 6, 3)).astype("float32")
+    xb = rng.standard_normal((11, 4)).astype("float32")
+    lazy = fdask.predict(model, [da.from_array(xa, chunks=(4, 6, 3)),
+                                 da.from_array(xb, chunks=(3, 4))])   # chunks unified
+    assert [o.shape for o in lazy] == [(11, 6, 4), (11, 2), (11, 4)]
+    got = dask.compute(*lazy, scheduler="synchronous")
+    for g, e in zip(got, model([xa, xb])):
+        np.testing.assert_allclose(g, e, **TOL)
+    with pytest.raises(ValueError, match="batch length"):
+        fdask.predict(model, [da.from_array(xa, chunks=(4, 6, 3)),
+                              da.from_array(xb[:5], chunks=(3, 4))])
 
 
 def test_rechunks_other_axes_and_several_outputs(rng):

@@ -214,3 +214,12 @@ def test_refusals():
         to_torch(SimpleRNN(2))
     with pytest.raises(TypeError, match="layer_or_model"):
         to_torch("SimpleRNN")
+
+
+def test_to_torch_refuses_functional_models_if_available():
+    import fastrnn
+    if not hasattr(fastrnn, "Model"):
+        pytest.skip("fastrnn.Model (the functional API) is not in this build yet")
+    x = fastrnn.Input(shape=(3,))
+    with pytest.raises(NotImplementedError, match="functional"):
+        to_torch(fastrnn.Model(x, Dense(2)(x)))

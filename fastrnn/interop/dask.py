@@ -202,8 +202,9 @@ def predict(model, x, batch_size=None, num_threads=None):
             from_config and get_weights / set_weights. It is snapshotted now: later
             changes to it do not affect the result.
         x: a ``dask.array.Array`` (batch, ...) as the model takes it, or a list of them
-            for a several-input model (same batch length). Chunks along the other axes
-            are merged (a lazy rechunk), so each task sees whole sequences.
+            for a several-input model (same batch length; the others are rechunked along
+            the batch axis as the first). Chunks along the other axes are merged (a lazy
+            rechunk), so each task sees whole sequences.
         batch_size: rows per model call inside a chunk (default 32, as Keras's predict).
         num_threads: fastrnn threads per chunk inside a distributed worker; default the
             host's cores divided by the Dask worker threads on that host.
@@ -233,6 +234,9 @@ def predict(model, x, batch_size=None, num_threads=None):
     lengths = {arr.shape[0] for arr in xs}
     if len(lengths) > 1 and not any(np.isnan(n) for n in lengths):
         raise ValueError(f"Arguments `x` must share the batch length, got {sorted(lengths)}.")
+    # several inputs: chunk every batch axis as the first input's, so chunks pair up
+    xs = [xs[0]] + [arr if arr.chunks[0] == xs[0].chunks[0] else
+                    arr.rechunk({0: xs[0].chunks[0]}) for arr in xs[1:]]
     if batch_size is None:
         batch_size = 32
     for value, name in ((batch_size, "batch_size"), (num_threads, "num_threads")):

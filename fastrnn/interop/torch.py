@@ -436,6 +436,10 @@ def to_torch(layer_or_model):
     nn = _torch().nn
     if isinstance(layer_or_model, Sequential):
         return _fastrnn_sequential(layer_or_model.layers)
+    if hasattr(layer_or_model, "_nodes"):
+        raise NotImplementedError(
+            f"to_torch converts layers and Sequential models; `{layer_or_model.name}` is a "
+            "functional model. Convert its layers one by one, or export it with to_onnx.")
     if not isinstance(layer_or_model, Layer):
         raise TypeError("Argument `layer_or_model` of to_torch must be a fastrnn layer or "
                         f"Sequential model, got {type(layer_or_model).__name__}.")
