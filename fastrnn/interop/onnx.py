@@ -248,6 +248,10 @@ def to_onnx(model, path, opset=None):
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="fastrnn",
                               producer_version=__version__,
                               ir_version=helper.find_min_ir_version_for(opsets))
+    if proto.ByteSize() >= 2**31:
+        raise ValueError(f"Model `{getattr(model, 'name', '')}` needs {proto.ByteSize():,} "
+                         "bytes as ONNX, past protobuf's 2 GB limit; to_onnx does not write "
+                         "ONNX external-data files.")
     onnx.checker.check_model(proto, full_check=True)
     _write_atomically(proto, path)
     return proto
