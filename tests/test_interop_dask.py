@@ -176,3 +176,16 @@ def test_local_cluster_several_outputs(client, rng):
     got = client.compute(outs, sync=True)
     for a, e in zip(got, model(x)):
         np.testing.assert_allclose(a, e, **TOL)
+
+
+def test_model_predict_dispatches_dask_arrays_lazily():
+    da = pytest.importorskip("dask.array")
+    import fastrnn
+    from fastrnn.layers import Dense, SimpleRNN
+    x_in = fastrnn.Input(shape=(6, 3))
+    model = fastrnn.Model(x_in, [Dense(2)(SimpleRNN(4)(x_in)), SimpleRNN(3)(x_in)])
+    x = np.random.default_rng(0).normal(size=(10, 6, 3)).astype("float32")
+    lazy = model.predict(da.from_array(x, chunks=(4, 6, 3)))
+    assert isinstance(lazy, list) and all(isinstance(v, da.Array) for v in lazy)
+    for a, b in zip(da.compute(*lazy, scheduler="synchronous"), model.predict(x, verbose=0)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

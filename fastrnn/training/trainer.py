@@ -39,6 +39,15 @@ def _verbosity(verbose):
     return int(verbose)
 
 
+def _is_dask(x):
+    import sys
+    if "dask.array" not in sys.modules:  # plain NumPy prediction never imports dask
+        return False
+    import dask.array as da
+    items = x if isinstance(x, (list, tuple)) else [x]
+    return bool(items) and all(isinstance(v, da.Array) for v in items)
+
+
 class _OutputLoss:
     """One output's loss, its weight, and its logits twin (see the module docstring)."""
 
@@ -369,7 +378,12 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` computed in batches of ``batch_size`` (default 32); a list
-        of arrays when the model has several outputs."""
+        of arrays when the model has several outputs. A ``dask.array.Array`` (or a list of
+        them) chunked along the batch axis gives lazy dask arrays, computed chunk by chunk
+        on the workers (``fastrnn.interop.dask.predict``)."""
+        if _is_dask(x):
+            from ..interop import dask as fdask
+            return fdask.predict(self, x, batch_size=batch_size)
         xs = self._standardize_inputs(x, "predict")
         batch_size = _batch_size(batch_size)
         n = xs[0].shape[0]
