@@ -23,7 +23,8 @@ RNN_FLAGS = [dict(return_sequences=rs, return_state=st, go_backwards=gb, activat
 @pytest.mark.parametrize("with_state", [False, True])
 def test_simple_rnn(rng, flags, with_state):
     state = [rng.normal(size=(3, 3))] if with_state else None
-    run_layer_test(lambda: L.SimpleRNN(3, **flags, **F64), x3(rng), rng,
+    # seeded weights: the relu kink must stay away from the finite differences' steps
+    run_layer_test(lambda: L.SimpleRNN(3, seed=7, **flags, **F64), x3(rng), rng,
                    initial_state=state, expected_num_weights=3 if flags["use_bias"] else 2)
 
 

@@ -205,7 +205,7 @@ def test_initial_state_and_mask_shape_errors():
     x = np.zeros((2, 4, 5))
     with pytest.raises(ValueError, match="`initial_state` must have shape \\(2, 3\\)"):
         layer(x, initial_state=np.zeros((2, 4)))
-    with pytest.raises(ValueError, match="`mask` must have shape \\(2, 4\\)"):
+    with pytest.raises(ValueError, match="`mask` passed to layer .* must have shape \\(batch, timesteps\\) = \\(2, 4\\)"):
         layer(x, mask=np.ones((2, 5), bool))
     bi = Bidirectional(SimpleRNN(3))
     with pytest.raises(ValueError, match="`initial_state`.*list of 2"):

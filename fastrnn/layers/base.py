@@ -44,7 +44,8 @@ class Layer:
             Keras 2's ways of declaring the input shape (Keras 3 takes ``Input``).
     """
 
-    supports_masking = False
+    supports_masking = False  # passes a mask on (compute_mask), as Keras 3's attribute
+    consumes_mask = False     # its call takes a `mask` argument (RNNs, TimeDistributed)
 
     def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
                  batch_input_shape=None, batch_size=None, input_dim=None, input_length=None,
@@ -86,7 +87,34 @@ class Layer:
     def call(self, inputs, training=False, mask=None, **kwargs):
         """The eager call on arrays: ``forward``'s outputs (layers may take a faster path
         that computes the same numbers)."""
-        return self.forward(inputs, training=bool(training), mask=mask, **kwargs)[0]
+        if mask is not None and not self.consumes_mask:
+            raise TypeError(self._no_mask_message())
+        return self.forward(inputs, training=bool(training), **kwargs)[0]
+
+    def _no_mask_message(self):
+        return (f"Layer `{self.name}` ({type(self).__name__}) does not take a `mask` "
+                f"argument, as in Keras 3 ({type(self).__name__}.call() got an unexpected "
+                "keyword argument 'mask'). Masks reach a layer from the layers that make "
+                "them (Masking, Embedding(mask_zero=True)) inside a model.")
+
+    def check_mask(self, x, mask):
+        """A (batch, timesteps) boolean mask for input ``x``, or a ValueError/TypeError
+        naming this layer."""
+        if mask is None:
+            return None
+        try:
+            m = np.asarray(mask)
+        except ValueError:
+            raise ValueError(f"The `mask` passed to layer `{self.name}` must be a "
+                             "rectangular (batch, timesteps) array; got a ragged "
+                             "sequence.") from None
+        if not (m.dtype == np.bool_ or np.issubdtype(m.dtype, np.number)):
+            raise TypeError(f"The `mask` passed to layer `{self.name}` must hold booleans, "
+                            f"got dtype {m.dtype}.")
+        if m.shape != tuple(np.shape(x)[:2]):
+            raise ValueError(f"The `mask` passed to layer `{self.name}` must have shape "
+                             f"(batch, timesteps) = {tuple(np.shape(x)[:2])}, got {m.shape}.")
+        return m.astype(bool, copy=False)
 
     def forward(self, inputs, *, training=False, mask=None, initial_state=None):
         raise NotImplementedError(f"{type(self).__name__} does not implement forward.")

@@ -190,6 +190,10 @@ class Embedding(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 
+    @property
+    def supports_masking(self):  # Keras 3: an Embedding makes a mask only with mask_zero
+        return self.mask_zero
+
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
             return None

@@ -52,11 +52,10 @@ class _Merge(Layer):
                      for i in range(len(first)))
 
     def compute_mask(self, inputs, mask=None):
+        """Keras 3: the logical and of the masks given (inputs without one are ignored)."""
         if mask is None or all(m is None for m in mask):
             return None
-        masks = [np.ones(np.shape(x)[:2], bool) if m is None else np.asarray(m, bool)
-                 for x, m in zip(inputs, mask)]
-        return np.logical_and.reduce(masks)
+        return np.logical_and.reduce([np.asarray(m, bool) for m in mask if m is not None])
 
     def _arrays(self, inputs):
         if not isinstance(inputs, (list, tuple)):
@@ -191,12 +190,20 @@ class Concatenate(_Merge):
     def compute_mask(self, inputs, mask=None):
         if mask is None or all(m is None for m in mask):
             return None
+        # Keras 3: each mask broadcast to its input (ones where there is none),
+        # concatenated along the axis, then any() over the last axis
         axis = self._axis(np.ndim(inputs[0]))
-        masks = [np.ones(np.shape(x)[:2], bool) if m is None else np.asarray(m, bool)
-                 for x, m in zip(inputs, mask)]
-        if axis == 1:  # time axis: the masks are concatenated too
-            return np.concatenate(masks, axis=1)
-        return np.logical_and.reduce(masks)
+        full = []
+        for x, m in zip(inputs, mask):
+            shape = np.shape(x)
+            if m is None:
+                full.append(np.ones(shape, bool))
+            else:
+                m = np.asarray(m, bool)
+                if m.ndim < len(shape):
+                    m = np.broadcast_to(m[..., None], shape)
+                full.append(m)
+        return np.any(np.concatenate(full, axis=axis), axis=-1)
 
     def _merge(self, xs):
         return np.concatenate(xs, axis=self._axis(xs[0].ndim))

@@ -6,6 +6,7 @@ the outputs; a node's depth is the longest path to an output; layers sorted by d
 depth, ties by first traversal. ``get_weights`` order therefore matches Keras's, so
 ``set_weights(keras_model.get_weights())`` carries a Keras functional model over.
 """
+import warnings
 from collections import defaultdict
 
 from ..layers.input_layer import InputLayer, KerasTensor, flatten, map_structure
@@ -132,8 +133,16 @@ def run_graph(nodes, inputs, outputs, arrays, masks=None, training=False, tape=N
         arg_masks = map_structure(lambda t: mask_of.get(id(t)), node.args)
         has_mask = any(m is not None for m in flatten(arg_masks))
         kwargs = {"training": bool(node.call_kwargs.get("training", training))}
-        if has_mask:
+        if has_mask and layer.consumes_mask:
             kwargs["mask"] = arg_masks
+        elif has_mask and not layer.supports_masking and \
+                not getattr(layer, "_warned_mask", False):
+            layer._warned_mask = True
+            warnings.warn(f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed "
+                          "an input with a mask attached to it. However, this layer does not "
+                          "support masking and will therefore destroy the mask information. "
+                          "Downstream layers will not see the mask.", UserWarning,
+                          stacklevel=2)
         if node.initial_state is not None:
             kwargs["initial_state"] = _fill(node.initial_state, values)
         want_ctx = tape is not None or any(id(t) in ctx_for for t in node.outputs)
@@ -150,7 +159,8 @@ def run_graph(nodes, inputs, outputs, arrays, masks=None, training=False, tape=N
         if len(out_list) != len(node.outputs):
             raise ValueError(f"Layer `{layer.name}` returned {len(out_list)} outputs where the "
                              f"model expects {len(node.outputs)}.")
-        out_masks = layer.compute_mask(args, arg_masks if has_mask else None)
+        out_masks = layer.compute_mask(args, arg_masks if has_mask else None) \
+            if layer.supports_masking else None
         out_masks = out_masks if isinstance(out_masks, list) else [out_masks]
         for i, (t, v) in enumerate(zip(node.outputs, out_list)):
             values[id(t)] = v

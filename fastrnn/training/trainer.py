@@ -48,6 +48,22 @@ def _is_dask(x):
     return bool(items) and all(isinstance(v, da.Array) for v in items)
 
 
+def _mask_weights(mask, y_pred):
+    """Keras 3's ``apply_mask`` (keras/src/losses/loss.py) for one output: per-value loss
+    weights ``total / valid`` where the mask is on and 0 where it is off (so the mean over
+    the batch is the mean over valid timesteps), and the plain 0/1 weights metrics use.
+    None when there is no mask or it does not fit the output's per-value losses."""
+    if mask is None:
+        return None, None
+    m = np.asarray(mask, bool)
+    if m.ndim != np.ndim(y_pred) - 1 or m.shape != np.shape(y_pred)[:m.ndim]:
+        return None, None
+    dtype = np.asarray(y_pred).dtype
+    valid = int(m.sum())
+    scale = m.size / valid if valid else 0.0
+    return np.where(m, scale, 0.0).astype(dtype), m.astype(dtype)
+
+
 class _OutputLoss:
     """One output's loss, its weight, and its logits twin (see the module docstring)."""
 
@@ -261,23 +277,29 @@ class Trainer:
         return xs, self._standardize_targets(y, n, what)
 
     # ------------------------------------------------------------------ steps
-    def _loss_terms(self, ys, outs, contexts, training):
-        """Total loss and {output tensor id: d loss / d output} (or d logits)."""
+    def _loss_terms(self, ys, outs, contexts, training, masks=None):
+        """Total loss and {output tensor id: d loss / d output} (or d logits).
+
+        An output's mask (from Masking / Embedding(mask_zero=True) through layers that
+        pass it on) leaves its masked timesteps out of the loss, as Keras 3 does."""
         total = 0.0
         d_tensors = {}
+        masks = masks or [None] * len(outs)
         for i, (item, y, out_t, y_pred) in enumerate(zip(self._losses, ys, self.outputs,
                                                          outs)):
             if item is None or y is None:
                 continue
             ctx = contexts.get(id(out_t))
+            sw = _mask_weights(masks[i], y_pred)[0]
             if item.uses_logits(ctx):
-                value = float(item.logits_loss(y, ctx.logits))
-                grad = item.logits_loss.gradient(y, ctx.logits) if training else None
+                value = float(item.logits_loss(y, ctx.logits, sample_weight=sw))
+                grad = item.logits_loss.gradient(y, ctx.logits, sample_weight=sw) \
+                    if training else None
                 if training:
                     ctx.d_wrt_logits = True
             else:
-                value = float(item.loss(y, y_pred))
-                grad = item.loss.gradient(y, y_pred) if training else None
+                value = float(item.loss(y, y_pred, sample_weight=sw))
+                grad = item.loss.gradient(y, y_pred, sample_weight=sw) if training else None
             if self._output_loss_trackers[i] is not None:
                 self._output_loss_trackers[i].update_state(value, sample_weight=len(y))
             weight = 1.0 if item.weight is None else item.weight
@@ -289,19 +311,24 @@ class Trainer:
                 d_tensors[key] = grad if key not in d_tensors else d_tensors[key] + grad
         return total, d_tensors
 
-    def _update_metrics(self, ys, outs):
-        for ms, y, y_pred in zip(self._metrics, ys, outs):
+    def _update_metrics(self, ys, outs, masks=None):
+        masks = masks or [None] * len(outs)
+        for ms, y, y_pred, mask in zip(self._metrics, ys, outs, masks):
             if y is None:
                 continue
+            sw = _mask_weights(mask, y_pred)[1]
             for m in ms:
-                m.update_state(y, y_pred)
+                if sw is None:
+                    m.update_state(y, y_pred)
+                else:
+                    m.update_state(y, y_pred, sample_weight=sw)
 
     def _train_step(self, xs, ys, where):
         tape = Tape(input_gradients=False)
         out_ids = {id(t) for t in self.outputs}
-        outs, _, contexts = run_graph(self._nodes, self.inputs, self.outputs, xs,
-                                      training=True, tape=tape, ctx_for=out_ids)
-        loss, d_tensors = self._loss_terms(ys, outs, contexts, training=True)
+        outs, masks, contexts = run_graph(self._nodes, self.inputs, self.outputs, xs,
+                                          training=True, tape=tape, ctx_for=out_ids)
+        loss, d_tensors = self._loss_terms(ys, outs, contexts, True, masks)
         _, d_weights = tape.backward(d_tensors)
         variables = self.trainable_weights
         grads = [d_weights.get(id(v)) for v in variables]
@@ -317,16 +344,16 @@ class Trainer:
             self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables)
                                             if g is not None])
         self._loss_tracker.update_state(loss, sample_weight=xs[0].shape[0])
-        self._update_metrics(ys, outs)
+        self._update_metrics(ys, outs, masks)
         return True
 
     def _test_step(self, xs, ys):
         out_ids = {id(t) for t in self.outputs}
-        outs, _, contexts = run_graph(self._nodes, self.inputs, self.outputs, xs,
-                                      training=False, ctx_for=out_ids)
-        loss, _ = self._loss_terms(ys, outs, contexts, training=False)
+        outs, masks, contexts = run_graph(self._nodes, self.inputs, self.outputs, xs,
+                                          training=False, ctx_for=out_ids)
+        loss, _ = self._loss_terms(ys, outs, contexts, False, masks)
         self._loss_tracker.update_state(loss, sample_weight=xs[0].shape[0])
-        self._update_metrics(ys, outs)
+        self._update_metrics(ys, outs, masks)
 
     # ------------------------------------------------------------------ public API
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,

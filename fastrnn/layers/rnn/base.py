@@ -25,6 +25,7 @@ class BaseRNN(Layer):
     """
 
     supports_masking = True
+    consumes_mask = True
     _takes_state = True
     n_states = 1
 
@@ -195,6 +196,7 @@ class BaseRNN(Layer):
     def forward(self, inputs, *, training=False, mask=None, initial_state=None, keep=True):
         """Outputs (``output`` or ``[output, *states]``) and the call's context."""
         x = self._check_call_input(inputs)
+        mask = self.check_mask(x, mask)
         given = initial_state is not None
         h0 = self._initial_states(x, initial_state)
         drop, rec_drop = self._dropout_masks(x, training)

@@ -45,6 +45,7 @@ class Bidirectional(Layer):
     """
 
     supports_masking = True
+    consumes_mask = True
     _takes_state = True
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None,
@@ -246,6 +247,7 @@ class Bidirectional(Layer):
                              f"expected ndim=3 (batch, timesteps, features), found "
                              f"ndim={x.ndim}. Full shape received: {x.shape}")
         init_f, init_b = self._split_states(initial_state)
+        mask = self.check_mask(x, mask)
         self.build_or_check((None,) + x.shape[1:])
         out_f = self.forward_layer.call(x, initial_state=init_f, mask=mask, training=training)
         out_b = self.backward_layer.call(x, initial_state=init_b, mask=mask, training=training)
@@ -271,6 +273,7 @@ class Bidirectional(Layer):
                              f"expected ndim=3 (batch, timesteps, features), found "
                              f"ndim={x.ndim}. Full shape received: {x.shape}")
         init_f, init_b = self._split_states(initial_state)
+        mask = self.check_mask(x, mask)
         self.build_or_check((None,) + x.shape[1:])
         out_f, ctx_f = self.forward_layer.forward(x, training=training, mask=mask,
                                                   initial_state=init_f)
