@@ -32,7 +32,7 @@ LAYERS = {cls.__name__: cls for cls in (
 
 def serialize(layer):
     """``{"module", "class_name", "config", "registered_name"}`` as Keras 3 writes it."""
-    return {"module": "keras.layers", "class_name": type(layer).__name__,
+    return {"module": "keras.layers", "class_name": layer.class_name,
             "config": layer.get_config(), "registered_name": None}
 
 

@@ -228,6 +228,11 @@ class Layer:
         self.__dict__.update(state)
         self._lock = threading.RLock()
 
+    @property
+    def class_name(self):
+        """The class name Keras uses for this layer in configs and summaries."""
+        return type(self).__name__
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 

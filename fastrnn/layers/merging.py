@@ -1,6 +1,6 @@
 """Merge layers: Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum and their
 lowercase functions (Keras 3). Each takes a list of inputs of the same shape (Concatenate:
-the same shape but for ``axis``); masks combine with a logical and (Concatenate: all)."""
+the same shape but for ``axis``); masks combine with a logical or, as Keras 3.15 does."""
 import numpy as np
 
 from .. import _validation as V
@@ -52,10 +52,11 @@ class _Merge(Layer):
                      for i in range(len(first)))
 
     def compute_mask(self, inputs, mask=None):
-        """Keras 3: the logical and of the masks given (inputs without one are ignored)."""
-        if mask is None or all(m is None for m in mask):
+        """Keras 3.15: the logical or of the inputs' masks; None if any input has none
+        (keras/src/layers/merging/base_merge.py)."""
+        if mask is None or any(m is None for m in mask):
             return None
-        return np.logical_and.reduce([np.asarray(m, bool) for m in mask if m is not None])
+        return np.logical_or.reduce([np.asarray(m, bool) for m in mask])
 
     def _arrays(self, inputs):
         if not isinstance(inputs, (list, tuple)):

@@ -77,6 +77,11 @@ class Model(Trainer, Layer):
         return list(self._graph_layers)
 
     @property
+    def class_name(self):
+        """Keras 3 calls a graph model "Functional" in configs and summaries."""
+        return "Functional" if type(self) is Model else type(self).__name__
+
+    @property
     def input_shape(self):
         shapes = [t.shape for t in self.inputs]
         return shapes[0] if len(shapes) == 1 else shapes

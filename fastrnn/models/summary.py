@@ -85,7 +85,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, rows=N
     for i, (layer, shape) in enumerate(rows):
         built = layer.built or isinstance(layer, InputLayer)
         params = str(layer.count_params()) if built else "0 (unbuilt)"
-        fields = [f"{layer.name} ({type(layer).__name__})", shape, params]
+        fields = [f"{layer.name} ({layer.class_name})", shape, params]
         connections = []
         if not chain:
             for node in layer._inbound_nodes:

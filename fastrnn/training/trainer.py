@@ -301,7 +301,9 @@ class Trainer:
                 value = float(item.loss(y, y_pred, sample_weight=sw))
                 grad = item.loss.gradient(y, y_pred, sample_weight=sw) if training else None
             if self._output_loss_trackers[i] is not None:
-                self._output_loss_trackers[i].update_state(value, sample_weight=len(y))
+                # Keras 3 weights these by the batch size, which is None inside its traced
+                # train/test steps: in effect each batch counts once (measured with 3.15.1)
+                self._output_loss_trackers[i].update_state(value)
             weight = 1.0 if item.weight is None else item.weight
             total += weight * value
             if training:

@@ -19,8 +19,7 @@ class TimeDistributed(Layer):
 
     Call arguments:
         inputs: (batch, timesteps, ...). mask: optional (batch, timesteps) booleans, checked
-        against the input (as Keras 3); Keras 3's TimeDistributed does not pass a mask on
-        (``supports_masking`` is False), and neither does this one.
+        against the input and passed on unchanged (Keras 3.15's ``supports_masking``).
 
     Example:
     >>> from fastrnn.layers import Dense
@@ -28,7 +27,7 @@ class TimeDistributed(Layer):
     (4, 5, 2)
     """
 
-    supports_masking = False
+    supports_masking = True
     consumes_mask = True
 
     def __init__(self, layer, **kwargs):
