@@ -27,6 +27,9 @@ A case is a dict:
   "loss_weights", "metrics"}, "method": "fit" | "train_on_batch", "fit": {...},
   "steps": n, "targets": [("float", shape) | ("binary", shape) | ("class", (T,), n)]}``.
 - ``summary`` (optional): record Keras's ``summary()`` text in the spec.
+
+``SAVED`` (at the end) lists the models that ``tools/make_keras_saved_fixtures.py``
+saves with Keras into ``tests/fixtures/saved/`` for ``tests/test_keras_saved.py``.
 """
 
 
@@ -373,3 +376,45 @@ CASES = {
 }
 
 BUILDERS = {name: case["build"] for name, case in CASES.items()}
+
+
+# ----------------------------------------------------------------- issue 10: saved files
+# Default layer names on purpose where users rarely name layers: the files then hold
+# Keras's automatic names (simple_rnn, simple_rnn_1, ...).
+def rnn_stack(K, dtype="float32"):
+    return K.Sequential([K.Input(shape=(5, 3)),
+                         K.layers.SimpleRNN(4, return_sequences=True),
+                         K.layers.SimpleRNN(3, activation="relu")], name="rnn_stack")
+
+
+def bidir_dense(K, dtype="float32"):
+    return K.Sequential([K.Input(shape=(6, 2)),
+                         K.layers.Bidirectional(K.layers.SimpleRNN(3, return_sequences=True)),
+                         K.layers.Bidirectional(K.layers.SimpleRNN(2), merge_mode="sum"),
+                         K.layers.Dense(2, activation="softmax")], name="bidir_dense")
+
+
+def embed_rnn_dense(K, dtype="float32"):
+    return K.Sequential([K.Input(shape=(7,), dtype="int32"),
+                         K.layers.Embedding(20, 4, mask_zero=True),
+                         K.layers.SimpleRNN(3),
+                         K.layers.Dense(1, activation="sigmoid")], name="embed_rnn_dense")
+
+
+def trained_adam(K, dtype="float32"):
+    return K.Sequential([K.Input(shape=(6,), dtype="int32"),
+                         K.layers.Embedding(10, 3, mask_zero=True, name="embed"),
+                         K.layers.SimpleRNN(4, name="rnn"),
+                         K.layers.Dense(1, activation="sigmoid", name="out")], name="trained")
+
+
+# Models saved by tools/make_keras_saved_fixtures.py into tests/fixtures/saved/ as
+# NAME.keras, NAME.h5, NAME.weights.h5 (and keras2_NAME.h5 / keras2_NAME_weights.h5
+# by tf_keras); read by tests/test_keras_saved.py.
+SAVED = {
+    "rnn_stack": dict(build=rnn_stack, inputs=[("float", (5, 3))]),
+    "bidir_dense": dict(build=bidir_dense, inputs=[("float", (6, 2))]),
+    "embed_rnn_dense": dict(build=embed_rnn_dense, inputs=[("tokens", (7,), 20)]),
+    "encoder_decoder": dict(build=encoder_decoder, inputs=[("float", (5, 3)), ("float", (4, 2))]),
+    "trained_adam": dict(build=trained_adam, inputs=[("tokens", (6,), 10)], train_steps=3),
+}
