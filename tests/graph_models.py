@@ -254,6 +254,45 @@ def mask_merge(K, dtype="float32"):
     return K.Model([a, b], [h1, h2], name="masked_merge")
 
 
+def mask_bidir_state(K, dtype="float32"):
+    """Masked Bidirectional with ``return_state``: [merged seq, fwd_h, bwd_h], and last-only."""
+    x = K.Input(shape=(6,), dtype="int32", name="tokens")
+    e = K.layers.Embedding(10, 3, mask_zero=True, name="embed")(x)
+    seq, fh, bh = K.layers.Bidirectional(
+        K.layers.SimpleRNN(2, return_sequences=True, return_state=True, name="rnn"),
+        merge_mode="concat", name="bidir_seq")(e)
+    last = K.layers.Bidirectional(K.layers.SimpleRNN(2, name="rnn2"), merge_mode="ave",
+                                  name="bidir_last")(e)
+    return K.Model(x, [seq, fh, bh, last], name="masked_bidir_state")
+
+
+def mask_pass_through(K, dtype="float32"):
+    """Layers that pass a mask on: Dense on 3-D, Activation, TimeDistributed, Dropout."""
+    tok = K.Input(shape=(6,), dtype="int32", name="tokens")
+    flt = K.Input(shape=(6, 2), name="floats")
+    e = K.layers.Embedding(10, 3, mask_zero=True, name="embed")(tok)
+    t = K.layers.TimeDistributed(K.layers.Dense(4, name="inner"), name="td")(e)
+    a = K.layers.Activation("relu", name="relu")(t)
+    h1 = K.layers.SimpleRNN(3, name="rnn_tok")(a)
+    m = K.layers.Masking(0.0, name="masking")(flt)
+    d = K.layers.Dense(3, activation="tanh", name="dense3d")(m)
+    d = K.layers.Dropout(0.3, name="dropout")(d)
+    h2 = K.layers.SimpleRNN(3, return_sequences=True, name="rnn_flt")(d)
+    return K.Model([tok, flt], [h1, h2], name="mask_pass_through")
+
+
+def mask_bidir_tagger(K, dtype="float32"):
+    """Embedding(mask_zero) -> Bidirectional(seq) -> TimeDistributed(Dense(softmax))."""
+    return K.Sequential([K.Input(shape=(5,), dtype="int32"),
+                         K.layers.Embedding(10, 3, mask_zero=True, name="embed"),
+                         K.layers.Bidirectional(
+                             K.layers.SimpleRNN(3, return_sequences=True, name="rnn"),
+                             name="bidir"),
+                         K.layers.TimeDistributed(
+                             K.layers.Dense(3, activation="softmax", name="dense"), name="td")],
+                        name="bidir_tagger")
+
+
 def mask_classifier(K, dtype="float32"):
     """Embedding(mask_zero) -> SimpleRNN -> Dense(sigmoid) (Sequential, for training)."""
     return K.Sequential([K.Input(shape=(6,), dtype="int32"),
@@ -321,6 +360,11 @@ CASES = {
         train={"compile": _TWO_HEADS_COMPILE, "method": "fit",
                "fit": {"batch_size": 3, "epochs": 2, "shuffle": False},
                "targets": _TWO_HEADS_TARGETS}),
+    "graph_train_tob_two_heads": dict(
+        build=two_in_two_out, dtype="float32", batch=5,
+        inputs=[("float", (6, 3)), ("float", (2,))],
+        train={"compile": _TWO_HEADS_COMPILE, "method": "train_on_batch", "steps": 3,
+               "targets": _TWO_HEADS_TARGETS}),
     "graph_train_tob_two_heads_dict": dict(
         build=two_in_two_out, dtype="float32", batch=6,
         inputs=[("float", (6, 3)), ("float", (2,))],
@@ -353,6 +397,18 @@ CASES = {
                               inputs=[("tokens", (6,), 10), ("masked_float", (6, 2))]),
     "mask_merge": dict(build=mask_merge, dtype="float32", batch=5,
                        inputs=[("tokens", (6,), 10), ("tokens", (6,), 10)]),
+    "mask_bidir_state": dict(build=mask_bidir_state, dtype="float32", batch=5,
+                             inputs=[("tokens", (6,), 10)]),
+    "mask_pass_through": dict(build=mask_pass_through, dtype="float32", batch=5,
+                              inputs=[("tokens", (6,), 10), ("masked_float", (6, 2))]),
+    "mask_train_fit_bidir_tagger": dict(
+        build=mask_bidir_tagger, dtype="float32", batch=7, no_empty_rows=True,
+        inputs=[("tokens", (5,), 10)],
+        train={"compile": {"optimizer": {"class": "RMSprop", "config": {"learning_rate": 0.02}},
+                           "loss": "sparse_categorical_crossentropy",
+                           "metrics": ["accuracy"]},
+               "method": "fit", "fit": {"batch_size": 3, "epochs": 2, "shuffle": False},
+               "targets": [("class", (5,), 3)]}),
     "mask_train_adam_classifier": dict(
         build=mask_classifier, dtype="float32", batch=6, no_empty_rows=True,
         inputs=[("tokens", (6,), 10)],

@@ -12,9 +12,16 @@ Keras 3.15.1 behaviour the fixtures pin down (see the generator for how):
   ``[fwd_seq, bwd_seq, fwd_h, bwd_h]`` when ``merge_mode=None``.
 - ``model.predict`` of a Sequential whose SimpleRNN has ``return_state=True`` returns a
   (tuple) pair ``(output, state)`` for every ``batch_size``.
-- Masked timesteps are left out of per-timestep losses and metrics: the loss is the
-  mean over the *unmasked* timesteps of the whole batch (not the sum over all
-  timesteps, not a per-sample mean); ``accuracy`` likewise counts unmasked steps only.
+- Masked timesteps are left out of per-timestep losses and metrics: a batch's loss is
+  the mean over the *unmasked* timesteps of the whole batch (not the sum over all
+  timesteps divided by their number, not a mean of per-sample means); ``accuracy`` and
+  ``mae`` likewise count unmasked steps only. In ``fit``'s epoch values the loss is the
+  mean of those batch losses weighted by each batch's *number of samples*, while a
+  metric is accumulated over all unmasked timesteps of the epoch (weighted by each
+  batch's number of unmasked steps).
+- Merge layers combine masks with a logical OR (``Add`` of a padded and an unpadded
+  step is unmasked); ``Concatenate`` on the last axis ORs too, an unmasked input
+  counting as all True.
 - Several outputs: the ``loss`` is ``sum(loss_weight * output_loss)``; each
   ``<output>_loss`` in the logs is the *unweighted* output loss; metrics are
   named ``<output>_<metric>``. ``train_on_batch`` / ``evaluate`` return the list
