@@ -132,7 +132,8 @@ def test_forward_matches_keras(name):
         # issue 7: several outputs come back as a list/tuple for any batch_size
         result = model.predict(_inputs(arrays), batch_size=batch_size, verbose=0)
         assert isinstance(result, (list, tuple)), type(result)
-        _assert_outputs(_as_list(result), expected, spec["dtype"], f"predict(batch_size={batch_size})")
+        _assert_outputs(_as_list(result), expected, spec["dtype"],
+                        f"predict(batch_size={batch_size})")
     _assert_outputs(_as_list(model(_inputs(arrays))), expected, spec["dtype"], "model(x)")
 
 

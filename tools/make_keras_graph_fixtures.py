@@ -12,7 +12,8 @@ called with ``K = keras``; ``tests/test_keras_graph.py`` calls the same builder 
 - ``spec``: JSON: ``case``, ``keras_version``, ``tf_version``, ``dtype``,
   ``input_names``, ``output_names`` (Keras's), ``weight_layers`` (``[[name, n], ...]``
   in ``model.layers`` order), optional ``summary`` (Keras's text), ``summary_rows``
-  (``[[name, class, params, ["inbound[node][tensor]", ...]], ...]``), ``total_params``; for training cases
+  (``[[name, class, params, ["inbound[node][tensor]", ...]], ...]``), ``total_params``;
+  for training cases
   ``history_keys`` (fit, sorted) or, for train_on_batch, ``returns_list_keys``
   (what each entry of the returned list is) and ``returns_dict_keys`` (the order of
   ``return_dict=True``'s keys; Keras 3 orders the two differently), ``metrics_names``;
@@ -22,7 +23,8 @@ called with ``K = keras``; ``tests/test_keras_graph.py`` calls the same builder 
   ``model.predict(x, batch_size=...)`` when the case says ``predict_batch_size``);
   ``out_mask_<i>``: Keras's mask on output i, when it has one;
 - training cases: ``y_0, ...`` targets; ``eval_before`` (``evaluate`` on the whole
-  batch before training, the returned list; ``spec["eval_list_keys"]`` names its entries); ``hist_<key>`` (fit, one value per epoch) or
+  batch before training, the returned list; ``spec["eval_list_keys"]`` names its
+  entries); ``hist_<key>`` (fit, one value per epoch) or
   ``returns`` (steps, k) (train_on_batch, ``return_dict=False``);
   ``after/<layer_name>/<i>``: the weights after training.
 """
@@ -44,7 +46,8 @@ SEED = 20261129
 
 
 def load_graph_models():
-    spec = importlib.util.spec_from_file_location("graph_models", ROOT / "tests" / "graph_models.py")
+    path = ROOT / "tests" / "graph_models.py"
+    spec = importlib.util.spec_from_file_location("graph_models", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -20,7 +20,8 @@ For each model NAME below this writes, into ``--out``:
 When ``tf_keras`` (Keras 2.x on TensorFlow: ``pip install tf_keras``) is importable,
 the same five models are also written by Keras 2 as ``keras2_NAME.h5`` (full model),
 ``keras2_NAME_weights.h5`` (``save_weights("..._weights.h5", save_format="h5")``:
-Keras 2's HDF5 weights; tf_keras writes Keras 3's layout for a ``.weights.h5`` name) and ``keras2_NAME.npz``
+Keras 2's HDF5 weights; tf_keras writes Keras 3's layout for a ``.weights.h5`` name)
+and ``keras2_NAME.npz``
 (their own weights, inputs and predictions, recorded from tf_keras).
 
 Plus ``lambda_layer.keras`` (a Sequential with a ``Lambda``), which fastrnn must
@@ -33,7 +34,6 @@ import importlib.util
 import json
 import os
 import pathlib
-import shutil
 import sys
 import tempfile
 import zipfile
@@ -47,7 +47,8 @@ SEED = 20261130
 
 
 def _graph_models():
-    spec = importlib.util.spec_from_file_location("graph_models", ROOT / "tests" / "graph_models.py")
+    path = ROOT / "tests" / "graph_models.py"
+    spec = importlib.util.spec_from_file_location("graph_models", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
