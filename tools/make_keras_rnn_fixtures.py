@@ -81,6 +81,29 @@ Arrays of training cases (``lstm_train_*``, ``gru_train_*``), float32 only
 - fit: ``hist_<key>`` float64, one value per epoch, keys listed in
   ``spec["history_keys"]``.
 - ``after_<i>``: the weights after training.
+- ``*_train_sgd_regularizers``: kernel "l1", recurrent/bias/activity "l2" (Keras strings,
+  factor 0.01); the returned loss is mse + weight penalties + 0.01 * sum(output**2) / batch
+  (Keras divides an activity penalty by the batch size).
+
+Keras 3.15.1 behaviours these files pin down
+============================================
+- Masks, plain layer: a masked step keeps the states and repeats the previous *output*;
+  before the first unmasked step that output is zeros, even with ``initial_state`` (the
+  returned states are then ``initial_state``). With ``go_backwards`` and
+  ``return_sequences`` the sequence comes out in processing (reversed) order.
+- Masks, Bidirectional with ``return_sequences``: Keras forces
+  ``zero_output_for_mask=True`` on both inner layers, so masked steps output zeros in
+  both directions (not the repeated output of a plain layer); the backward sequence is
+  reversed back to input order before merging.
+- ``hard_sigmoid`` is Keras 3's ``relu6(x + 3) / 6`` = clip(x / 6 + 0.5, 0, 1) (Keras 2:
+  clip(0.2 x + 0.5)).
+- Keras 3's ``Sequential`` has no ``reset_states()``; the layers have it.
+- ``Bidirectional(LSTM(go_backwards=True))`` raises ValueError (both copies go backwards).
+- LSTM and GRU apply ``activity_regularizer``; SimpleRNN accepts it and ignores it.
+
+Every forward, stateful and sequential case here was re-computed with an independent
+NumPy LSTM/GRU (float32 within 3e-7, float64 within 1e-12), and the first SGD step of the
+``*_train_sgd*`` cases against central finite differences (3e-8).
 """
 
 import argparse
@@ -438,6 +461,14 @@ def training_cases():
     yield "lstm_train_sgd_momentum_nobias_backwards", train_case(
         [lstm(4, use_bias=False, go_backwards=True), dense(1)],
         opt("SGD", learning_rate=0.05, momentum=0.9)), shape
+    # Regularisers as Keras strings ("l1" / "l2": factor 0.01). Unlike SimpleRNN (whose
+    # activity_regularizer Keras 3.15.1 drops), LSTM and GRU apply activity_regularizer.
+    regs = dict(kernel_regularizer="l1", recurrent_regularizer="l2", bias_regularizer="l2",
+                activity_regularizer="l2")
+    yield "lstm_train_sgd_regularizers", train_case([lstm(4, **regs), dense(1)],
+                                                     opt("SGD", learning_rate=0.1)), shape
+    yield "gru_train_sgd_regularizers", train_case([gru(4, **regs), dense(1)],
+                                                    opt("SGD", learning_rate=0.1)), shape
 
 
 # --------------------------------------------------------------------------
