@@ -255,7 +255,8 @@ def reg_constraint_cases(keras, tmp, selected):
         "l1_all": (dict(kernel_regularizer=L1, recurrent_regularizer=L1, bias_regularizer=L1,
                         activity_regularizer=L1), dict(kernel_regularizer=L1, bias_regularizer=L1)),
         "l2_all": (dict(kernel_regularizer=L2, recurrent_regularizer=L2, bias_regularizer=L2,
-                        activity_regularizer=L2), dict(kernel_regularizer=L2, activity_regularizer=L2)),
+                        activity_regularizer=L2),
+                   dict(kernel_regularizer=L2, activity_regularizer=L2)),
         "l1l2_mixed": (dict(kernel_regularizer=L1L2, recurrent_regularizer=L2,
                             activity_regularizer=L1L2), dict(kernel_regularizer=L1,
                                                              bias_regularizer=L1L2)),
@@ -343,6 +344,7 @@ def callback_cases(keras, tmp, selected):
         fit = {"batch_size": 4, "epochs": 6, "shuffle": False}
         callbacks, desc = [], []
         lrs, epoch_w = [], []
+        lr_fn = "lambda epoch, lr: lr * 0.5 if epoch >= 2 else 0.1 / (epoch + 1)"
         if key.startswith("reduce_lr"):
             cfg = dict(monitor="loss", factor=0.5, patience=1, min_delta=1.0, min_lr=0.02)
             if key == "reduce_lr_cooldown":
@@ -356,7 +358,7 @@ def callback_cases(keras, tmp, selected):
             callbacks.append(keras.callbacks.LearningRateScheduler(
                 lambda epoch, lr: lr * 0.5 if epoch >= 2 else 0.1 / (epoch + 1)))
             desc.append({"class": "LearningRateScheduler",
-                         "schedule": "lambda epoch, lr: lr * 0.5 if epoch >= 2 else 0.1 / (epoch + 1)"})
+                         "schedule": lr_fn})
             if key.endswith("initial_epoch"):
                 fit.update(initial_epoch=1, epochs=4)
         elif key.startswith("early_stopping"):
@@ -378,9 +380,11 @@ def callback_cases(keras, tmp, selected):
                          "note": "append case: two fits of 2 epochs each into one file"})
             callbacks.append(keras.callbacks.CSVLogger(path, **cfg))
             fit["epochs"] = 2 if cfg["append"] else 3
-        probe = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: (
-            lrs.append(float(model.optimizer.learning_rate)),
-            epoch_w.append(model.get_weights())))
+        def on_epoch_end(epoch, logs, model=model, lrs=lrs, epoch_w=epoch_w):
+            lrs.append(float(model.optimizer.learning_rate))
+            epoch_w.append(model.get_weights())
+
+        probe = keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
         kw = {}
         if "x_val" in arrays:
             kw["validation_data"] = (arrays["x_val"], arrays["y_val"])

@@ -294,10 +294,11 @@ def forward_cases():
     mshape = dict(batch=5, timesteps=6, features=3)
     cells = [("lstm", lstm, {}), ("gru", gru, {}), ("gru_ra_false", gru, {"reset_after": False})]
     for tag, cell, base in cells:
-        def c(units=3, **cfg):
+        def c(units=3, cell=cell, base=base, **cfg):
             return cell(units, **dict(base, **cfg))
         for act in ["relu", "sigmoid", "linear"]:
-            yield f"{tag}_fwd_act_{act}", layer_case(c(activation=act, return_sequences=True)), shape
+            yield f"{tag}_fwd_act_{act}", layer_case(
+                c(activation=act, return_sequences=True)), shape
         for ract in ["hard_sigmoid", "tanh", "relu"]:
             yield f"{tag}_fwd_ract_{ract}", layer_case(
                 c(recurrent_activation=ract, return_sequences=True)), shape
@@ -355,7 +356,8 @@ def forward_cases():
         yield f"{tag}_fwd_seq_stateful", seq_case(
             [c(3, stateful=True), dense(2)], stateful=True, calls=2), shape
         yield f"{tag}_fwd_f64_seq_stack", seq_case(
-            [c(4, return_sequences=True), c(3, go_backwards=True), dense(2)], dtype="float64"), shape
+            [c(4, return_sequences=True), c(3, go_backwards=True), dense(2)],
+            dtype="float64"), shape
     # unit_forget_bias only changes the initial bias; the forward with set weights is
     # the same as the default's (a config acceptance case).
     yield "lstm_fwd_no_unit_forget_bias", layer_case(
@@ -446,7 +448,7 @@ def training_cases():
     fshape = dict(batch=20, timesteps=5, features=3)
     cells = [("lstm", lstm, {}), ("gru", gru, {}), ("gru_ra_false", gru, {"reset_after": False})]
     for tag, cell, base in cells:
-        def c(units=4, **cfg):
+        def c(units=4, cell=cell, base=base, **cfg):
             return cell(units, **dict(base, **cfg))
         yield f"{tag}_train_sgd", train_case([c(), dense(1)], opt("SGD", learning_rate=0.1)), shape
         yield f"{tag}_train_adam", train_case([c(), dense(1)], opt("Adam", learning_rate=0.01),

@@ -2,7 +2,7 @@
 
 Run by hand with the TensorFlow venv (never in fastrnn's own environment)::
 
-    /work/kvenv/bin/python tools/make_keras_toolbox_fixtures.py [--out tests/fixtures] [--only PREFIX]
+    /work/kvenv/bin/python tools/make_keras_toolbox_fixtures.py [--out DIR] [--only PREFIX]
 
 Writes ``tests/fixtures/tool_*.npz`` (Keras 3.15.1, TensorFlow 2.21.0, CPU). Every
 file holds ``spec`` (JSON in a str array: ``json.loads(str(npz["spec"]))``),
@@ -50,6 +50,11 @@ Keras 3.15.1 behaviours these files pin down (surprises included)
   restores the best weights at the end of training even when it never stopped.
 - ``CSVLogger``: "\n" line ends, 0-based epoch column, floats as Python ``repr``, the
   keys sorted; ``append=True`` writes no second header and the epochs restart at 0.
+- History has a ``learning_rate`` key only when an LR callback (ReduceLROnPlateau,
+  LearningRateScheduler) is used; it is the rate in effect *during* the epoch, while
+  ``lr_epoch_end`` shows ReduceLROnPlateau's change at the end of that same epoch.
+  LearningRateScheduler's ``epoch`` argument counts from ``initial_epoch``.
+- An activity penalty is divided by the batch size (Dense, LSTM, GRU).
 - ``fit(PyDataset)`` with fit's default ``shuffle=True`` shuffles the batch order.
 - A SimpleRNN's ``activity_regularizer`` is ignored (no loss, no gradient); Dense's works.
 - Sparse Embedding (TensorFlow backend): rows never looked up never change, nor do their
@@ -178,7 +183,7 @@ def utils_cases(keras):
     yield "tool_utils_to_categorical", {"cases": cases}, arrays
 
     seqs = [[1, 2, 3], [4, 5], [6, 7, 8, 9, 10], [], [11]]
-    arrays = {"seqs_flat": np.array(sum(seqs, []), "int32"),
+    arrays = {"seqs_flat": np.array([v for q in seqs for v in q], "int32"),
               "seqs_len": np.array([len(s) for s in seqs], "int32")}
     cases = []
     for maxlen in [None, 2, 4, 7]:
@@ -195,7 +200,7 @@ def utils_cases(keras):
         arrays[f"pad{i}"] = out
         kw["out_dtype"] = str(out.dtype)
     fseqs = [[0.5, 1.5], [2.5], [3.25, 4.75, 5.5]]
-    arrays["fseqs_flat"] = np.array(sum(fseqs, []), "float32")
+    arrays["fseqs_flat"] = np.array([v for q in fseqs for v in q], "float32")
     arrays["fseqs_len"] = np.array([len(s) for s in fseqs], "int32")
     fcases = [{}, {"dtype": "float32"}, {"dtype": "float32", "maxlen": 2, "padding": "post",
                                          "value": -1.0}]
@@ -283,7 +288,8 @@ def loss_cases(keras):
          "bin_true": np.array([[0], [1], [1], [0]], "float32"),
          "bin_pred": np.array([[0.2], [0.7], [0.99], [0.45]], "float32"),
          "sw": np.array([1.0, 0.5, 0.0, 2.0], "float32")}
-    reg, hin, prob = ["reg_true", "reg_pred"], ["hinge_true", "hinge_pred"], ["prob_true", "prob_pred"]
+    reg, hin = ["reg_true", "reg_pred"], ["hinge_true", "hinge_pred"]
+    prob = ["prob_true", "prob_pred"]
     functions = [(n, reg) for n in ["mean_squared_error", "mean_absolute_error",
                                    "mean_absolute_percentage_error",
                                    "mean_squared_logarithmic_error", "huber", "log_cosh",
