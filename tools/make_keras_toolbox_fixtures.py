@@ -67,7 +67,8 @@ Keras 3.15.1 behaviours these files pin down (surprises included)
   (Adam ``m = b1 m + (1 - b1) G``). Checked on step 0 against finite-difference
   per-occurrence gradients (within 1.2e-7); summing duplicates before squaring is off
   by up to 7.6e-3 (Adam) and 2.5e-2 (RMSprop). Note RMSprop divides by
-  ``sqrt(v + epsilon)``, Adam by ``sqrt(v_hat) + epsilon`` (Keras's formulas).
+  ``sqrt(v + epsilon)``; Adam steps ``lr * sqrt(1 - b2**t) / (1 - b1**t) * m / (sqrt(v) +
+  epsilon)`` (the bias corrections folded into the rate, as Keras does).
 
 Files
 =====
