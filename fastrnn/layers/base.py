@@ -87,8 +87,10 @@ class Layer:
     def call(self, inputs, training=False, mask=None, **kwargs):
         """The eager call on arrays: ``forward``'s outputs (layers may take a faster path
         that computes the same numbers)."""
-        if mask is not None and not self.consumes_mask:
-            raise TypeError(self._no_mask_message())
+        if mask is not None:
+            if not self.consumes_mask:
+                raise TypeError(self._no_mask_message())
+            kwargs["mask"] = mask
         return self.forward(inputs, training=bool(training), **kwargs)[0]
 
     def _no_mask_message(self):

@@ -107,38 +107,31 @@ class BaseRNN(Layer):
         return out_mask
 
     # ------------------------------------------------------------------ state
-    def reset_states(self, states=None):
-        """Reset a stateful layer's states to zeros, or to ``states`` (a list of
-        ``n_states`` arrays (batch, units))."""
+    def reset_states(self, *args):
+        """Reset a stateful layer's states to zeros (Keras 3 takes no argument; to set
+        values, write into ``layer.states[i]``, a list of (batch, units) arrays). Without
+        a declared batch size the next call starts new states for its own batch size."""
+        if args:
+            raise TypeError(f"reset_states() of layer `{self.name}` takes no states, as in "
+                            "Keras 3; assign values with `layer.states[i][...] = value` "
+                            "(each (batch, units)) after a call.")
         if not self.stateful:
             raise AttributeError(f"Layer `{self.name}` is not stateful; pass "
                                  "`stateful=True` to keep state across calls.")
-        if states is None:
-            self.states = None if self.states is None else [np.zeros_like(s)
-                                                            for s in self.states]
-            return
-        if not isinstance(states, (list, tuple)):
-            states = [states]
-        if len(states) != self.n_states:
-            raise ValueError(f"Argument `states` of layer `{self.name}` must be a list of "
-                             f"{self.n_states} array(s), got {len(states)}.")
-        batch = self._stateful_batch()
-        new = []
-        for s in states:
-            s = np.array(s, V.DTYPES[self.dtype])
-            if s.ndim != 2 or s.shape[1] != self.units or (
-                    batch is not None and s.shape[0] != batch):
-                raise ValueError(f"Argument `states` of layer `{self.name}` must hold "
-                                 f"arrays of shape ({batch}, {self.units}), got {s.shape}.")
-            new.append(s)
-        self.states = new
+        if self.states is None or self._declared_batch() is None:
+            self.states = None
+        else:
+            self.states = [np.zeros_like(s) for s in self.states]
 
     reset_state = reset_states
+
+    def _declared_batch(self):
+        return self.batch_input_shape[0] if self.batch_input_shape else None
 
     def _stateful_batch(self):
         if self.states is not None:
             return self.states[0].shape[0]
-        return self.batch_input_shape[0] if self.batch_input_shape else None
+        return self._declared_batch()
 
     def _initial_states(self, x, initial_state):
         """The call's initial states (a list, or None for zeros)."""
@@ -154,9 +147,15 @@ class BaseRNN(Layer):
             return None
         batch = self._stateful_batch()
         if batch is not None and batch != B:
-            raise ValueError(f"Layer `{self.name}` is stateful with batch size {batch}, "
-                             f"but received an input with batch size {B}; feed batches of "
-                             f"{batch} or call `reset_states()` after changing it.")
+            if self._declared_batch() is not None:
+                raise ValueError(f"Layer `{self.name}` is stateful with batch size {batch}, "
+                                 "declared with its input shape (batch_input_shape or "
+                                 f"Input(batch_size=...)), but received an input with batch "
+                                 f"size {B}; feed batches of {batch}.")
+            raise ValueError(f"Layer `{self.name}` is stateful with batch size {batch} (the "
+                             f"batch its states were made for), but received an input with "
+                             f"batch size {B}; feed batches of {batch}, or call "
+                             "`reset_states()` to start new states for the new batch size.")
         if self.states is None:
             self.states = [np.zeros((B, self.units), V.DTYPES[self.dtype])
                            for _ in range(self.n_states)]

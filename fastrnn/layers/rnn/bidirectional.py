@@ -152,22 +152,17 @@ class Bidirectional(Layer):
             return [out_mask] * n_out + [None] * (self.n_states if self.return_state else 0)
         return out_mask
 
-    def reset_states(self, states=None):
+    def reset_states(self, *args):
+        """Reset both directions' states (Keras 3 takes no argument)."""
+        if args:
+            raise TypeError(f"reset_states() of layer `{self.name}` takes no states, as in "
+                            "Keras 3; write into `forward_layer.states` and "
+                            "`backward_layer.states` instead.")
         if not self.stateful:
             raise AttributeError(f"Layer `{self.name}` is not stateful; pass a layer with "
                                  "`stateful=True` to keep state across calls.")
-        if states is None:
-            for sub in self._layers:
-                sub.reset_states(None)
-            return
-        states = list(states) if isinstance(states, (list, tuple)) else [states]
-        nf = self.forward_layer.n_states
-        if len(states) != self.n_states:
-            raise ValueError(f"Argument `states` of layer `{self.name}` must be a list of "
-                             f"{self.n_states} arrays (forward then backward), got "
-                             f"{len(states)}.")
-        self.forward_layer.reset_states(states[:nf])
-        self.backward_layer.reset_states(states[nf:])
+        for sub in self._layers:
+            sub.reset_states()
 
     reset_state = reset_states
 
