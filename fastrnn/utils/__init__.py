@@ -1,9 +1,15 @@
-"""Seeding and small shared helpers."""
+"""Keras's ``keras.utils`` toolbox (NumPy forms), seeding and small shared helpers."""
 import re
 
 import numpy as np
 
-__all__ = ["set_random_seed"]
+from .numerical import normalize, to_categorical
+from .py_dataset import PyDataset, Sequence
+from .sequence import pad_sequences
+from .timeseries import timeseries_dataset_from_array
+
+__all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences",
+           "timeseries_dataset_from_array", "PyDataset", "Sequence"]
 
 _global = {"rng": np.random.default_rng()}
 _name_counts = {}
