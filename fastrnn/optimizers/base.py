@@ -8,6 +8,7 @@ One step:
    ``global_clipnorm`` all of them by their joint norm, or ``clipvalue`` elementwise. A
    ``SparseGradient`` is clipped through its per-occurrence values, as TensorFlow clips an
    ``IndexedSlices`` (its norm is that of the values, repeated rows not summed first);
+   ``global_clipnorm`` then densifies it, as Keras's ``g * scale`` does with TensorFlow;
 4. decoupled weight decay, when set: ``var -= var * weight_decay * lr`` (every row);
 5. the optimizer's ``update_step`` for each (gradient, variable);
 6. ``iterations += 1``.
@@ -265,9 +266,12 @@ class Optimizer:
             return [_map_values(g, lambda x: self._clip_by_norm(x, self.clipnorm))
                     for g in grads]
         if self.global_clipnorm is not None:
-            values = self._clip_by_global_norm([_values(g) for g in grads],
-                                               self.global_clipnorm)
-            return [_with_values(g, x) for g, x in zip(grads, values)]
+            # Keras's clip_by_global_norm: the norm of the per-occurrence values, then
+            # ``g * scale``, which densifies a tf.IndexedSlices (repeated rows summed)
+            scales = self._clip_by_global_norm([_values(g) for g in grads],
+                                               self.global_clipnorm, scales_only=True)
+            return [(g.to_dense() if isinstance(g, SparseGradient) else g) * s
+                    for g, s in zip(grads, scales)]
         if self.clipvalue is not None:
             return [_map_values(g, lambda x: np.clip(x, -x.dtype.type(self.clipvalue),
                                                      x.dtype.type(self.clipvalue)))
@@ -282,13 +286,15 @@ class Optimizer:
         return (g * c) / np.maximum(l2norm, c)
 
     @staticmethod
-    def _clip_by_global_norm(grads, clipnorm):
+    def _clip_by_global_norm(grads, clipnorm, scales_only=False):
         # keras clip_by_global_norm: scale = c * min(1 / norm, 1 / c); NaN if norm is not finite
         dtype = np.result_type(*grads)
         norm = np.sqrt(sum(np.sum(np.square(g)) for g in grads)).astype(dtype)
         c = dtype.type(clipnorm)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = c * np.minimum(dtype.type(1) / norm, dtype.type(1) / c) + (norm - norm)
+        if scales_only:
+            return [scale.astype(g.dtype) for g in grads]
         return [g * scale.astype(g.dtype) for g in grads]
 
     def update_step(self, gradient, variable, learning_rate):
