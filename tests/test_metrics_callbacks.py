@@ -143,7 +143,7 @@ def test_get_passes_instances_and_wraps_functions():
     assert m.result() == pytest.approx(1.75)
 
 
-@pytest.mark.parametrize("identifier", ["precision", "", 3, None])
+@pytest.mark.parametrize("identifier", ["f1_score", "", 3, None])
 def test_get_unknown_metric_raises(identifier):
     with pytest.raises(ValueError, match="`metrics`.*accuracy") as info:
         metrics.get(identifier)
