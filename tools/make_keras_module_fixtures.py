@@ -16,6 +16,10 @@ Writes into ``tests/fixtures``:
     (one-hot, (5, 4)); ``<case>_<i>`` is ``result()`` after update ``i`` of the metric
     built as in ``cases`` ("cs": sparse targets ``argmax(ct)``).
 
+``tool_mod_regularizers.npz``
+    ``w`` (4, 3) float32; ``reg_<k>`` the penalties and ``con_<k>`` the projected arrays of
+    the regularizers and constraints built as in ``regularizers_constraints_fixture``.
+
 Keras 3.15.1, TensorFlow 2.21, CPU.
 """
 import os
@@ -87,6 +91,28 @@ def metrics_fixture():
 
 
 
+def regularizers_constraints_fixture():
+    rng = np.random.default_rng(5)
+    w = rng.normal(size=(4, 3)).astype("float32") * 2
+    w[1, 2] = 0.0
+    out = {"w": w}
+    regs = {"l1": keras.regularizers.get("l1"), "l2": keras.regularizers.get("l2"),
+            "l1l2": keras.regularizers.L1L2(l1=0.03, l2=0.2),
+            "ortho_rows": keras.regularizers.OrthogonalRegularizer(0.1),
+            "ortho_cols": keras.regularizers.OrthogonalRegularizer(0.1, mode="columns")}
+    for k, r in regs.items():
+        out["reg_" + k] = np.array(r(keras.ops.convert_to_tensor(w)))
+    cons = {"maxnorm": keras.constraints.MaxNorm(1.5), "maxnorm1": keras.constraints.MaxNorm(
+        2.0, axis=1), "nonneg": keras.constraints.NonNeg(), "unitnorm": keras.constraints.UnitNorm(),
+        "unitnorm01": keras.constraints.UnitNorm(axis=[0, 1]),
+        "minmax": keras.constraints.MinMaxNorm(1.0, 2.0, rate=0.5),
+        "minmax1": keras.constraints.MinMaxNorm(axis=1)}
+    for k, c in cons.items():
+        out["con_" + k] = np.array(c(keras.ops.convert_to_tensor(w)))
+    np.savez(os.path.join(HERE, "tool_mod_regularizers.npz"), **out)
+
+
 if __name__ == "__main__":
     losses_fixture()
     metrics_fixture()
+    regularizers_constraints_fixture()
