@@ -141,7 +141,20 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="`delta`"):
         losses.Huber(delta=0)
     with pytest.raises(ValueError, match="`axis`"):
-        losses.CosineSimilarity(axis=0)
+        losses.CosineSimilarity(axis=0.5)
+    with pytest.raises(ValueError, match="`axis`.*out of range"):
+        losses.CosineSimilarity(axis=2)(T, P)
+
+
+def test_cosine_similarity_along_axis_0_and_its_gradient(rng):
+    t, p = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    loss = losses.CosineSimilarity(axis=0)
+    per_column = -np.sum(t * p, 0) / np.linalg.norm(t, axis=0) / np.linalg.norm(p, axis=0)
+    assert loss(t, p) == pytest.approx(per_column.mean())
+    w = rng.uniform(0.5, 1.5, size=3)
+    assert_allclose(loss.gradient(t, p, sample_weight=w),
+                    numerical_gradient(lambda: loss(t, p, sample_weight=w), p),
+                    rtol=1e-6, atol=1e-10)
 
 
 @pytest.mark.parametrize("name, cls", [

@@ -315,18 +315,35 @@ class CosineSimilarity(Loss):
     """``-sum(l2_normalize(y_true) * l2_normalize(y_pred))`` along ``axis``, per sample.
 
     Args:
-        axis: the axis of the vectors; -1 (the last), as the per-sample losses are
-            ``y_pred.shape[:-1]`` (ValueError otherwise).
+        axis: the axis of the vectors (default -1); the per-sample losses have the shape of
+            ``y_pred`` without that axis.
         reduction, name: as ``Loss`` (``name`` defaults to ``"cosine_similarity"``).
     """
     default_name = "cosine_similarity"
 
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name=None):
         super().__init__(reduction=reduction, name=name)
-        if axis != -1:
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise ValueError("Received an invalid value for argument `axis` of "
-                             f"CosineSimilarity, expected -1 (the last axis), got {axis!r}.")
-        self.axis = -1
+                             f"CosineSimilarity, expected an integer, got {axis!r}.")
+        self.axis = int(axis)
+
+    def _moved(self, y_true, y_pred):
+        t, p, _ = _dense_pair(self.name, y_true, y_pred)
+        if not -p.ndim <= self.axis < p.ndim:
+            raise ValueError(f"Received an invalid value for argument `axis` of "
+                             f"CosineSimilarity: {self.axis} is out of range for "
+                             f"predictions of rank {p.ndim}.")
+        return np.moveaxis(t, self.axis, -1), np.moveaxis(p, self.axis, -1)
+
+    def __call__(self, y_true, y_pred, sample_weight=None, mask=None):
+        return super().__call__(*self._moved(y_true, y_pred), sample_weight=sample_weight,
+                                mask=mask)
+
+    def gradient(self, y_true, y_pred, sample_weight=None, mask=None):
+        grad = super().gradient(*self._moved(y_true, y_pred), sample_weight=sample_weight,
+                                mask=mask)
+        return np.moveaxis(grad, -1, self.axis)
 
     def _forward(self, t, p):
         return _cosine_forward(t, p)

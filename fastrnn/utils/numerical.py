@@ -61,17 +61,22 @@ def normalize(x, axis=-1, order=2):
 
     Args:
         x: array-like (converted with ``np.asarray``).
-        axis: the axis along which norms are taken (``None`` is read as ``-1``, as Keras).
-        order: the norm order passed to ``np.linalg.norm`` (2: Euclidean).
+        axis: the axis along which norms are taken (``None`` is read as ``-1``).
+        order: the norm order passed to ``np.linalg.norm`` (2: Euclidean; ``np.inf`` too).
 
     Returns:
         Array of ``x``'s shape; slices with norm 0 are left unchanged.
+
+    Keras's NumPy path turns ``axis=0`` into ``-1`` after taking the norm (a broadcast
+    error, or wrong values for square input); here ``axis=0`` gives what Keras's tensor
+    path (``ops.nn.normalize``) gives.
     """
     x = np.asarray(x)
     if x.ndim == 0:
         raise ValueError("Received an invalid value for argument `x` of normalize, expected "
                          "an array of rank >= 1, got a scalar.")
-    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    if axis is None:
+        axis = -1
+    norm = np.atleast_1d(np.linalg.norm(x, order, axis, keepdims=True))
     norm[norm == 0] = 1
-    axis = axis or -1
-    return x / np.expand_dims(norm, axis)
+    return x / norm

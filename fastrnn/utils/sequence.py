@@ -66,8 +66,10 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
                          f"{type(value)}\nYou should set `dtype=object` for variable length "
                          "strings.")
     x = np.full((num_samples, maxlen) + sample_shape, value, dtype=dtype)
-    if maxlen == 0:
-        return x
+    if maxlen == 0 and any(len(s) for s in sequences):
+        # Keras fails here with NumPy's broadcast error; say which argument is at fault
+        raise ValueError("Received an invalid value for argument `maxlen`: 0 leaves no room "
+                         "for the non-empty sequences (Keras raises too).")
     for idx, s in enumerate(sequences):
         if not len(s):
             continue
