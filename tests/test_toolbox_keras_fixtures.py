@@ -10,8 +10,8 @@ from numpy.testing import assert_allclose
 
 from pure_modules import load
 
-utils, losses, metrics, callbacks, optimizers = load("utils", "losses", "metrics",
-                                                     "callbacks", "optimizers")
+utils, losses, metrics, callbacks, optimizers, preprocessing = load(
+    "utils", "losses", "metrics", "callbacks", "optimizers", "preprocessing")
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
 
@@ -60,8 +60,7 @@ def test_pad_sequences_matches_keras():
             assert str(info.value) == message.split(": ", 1)[1]
         else:
             assert "`maxlen`" in str(info.value)
-    from fastrnn.preprocessing.sequence import pad_sequences
-    assert pad_sequences is utils.pad_sequences
+    assert preprocessing.sequence.pad_sequences is utils.pad_sequences
 
 
 def test_normalize_matches_keras():

@@ -3,13 +3,15 @@ import re
 
 import numpy as np
 
+from .class_weight import class_weight_to_sample_weights
 from .numerical import normalize, to_categorical
 from .py_dataset import PyDataset, Sequence
 from .sequence import pad_sequences
 from .timeseries import timeseries_dataset_from_array
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences",
-           "timeseries_dataset_from_array", "PyDataset", "Sequence"]
+           "timeseries_dataset_from_array", "PyDataset", "Sequence",
+           "class_weight_to_sample_weights"]
 
 _global = {"rng": np.random.default_rng()}
 _name_counts = {}
