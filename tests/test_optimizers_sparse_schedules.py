@@ -140,6 +140,12 @@ def test_decay_warns_and_is_ignored_like_keras_3_15():
         optimizers.SGD(decay=None)
 
 
+def test_keras2_lr_spelling_is_read_as_learning_rate():
+    with pytest.warns(UserWarning, match="`lr` is Keras 2's name"):
+        opt = optimizers.Adam(lr=0.25)
+    assert opt.learning_rate == 0.25
+
+
 def test_unsupported_common_arguments():
     with pytest.raises(NotImplementedError, match="use_ema"):
         optimizers.Adam(use_ema=True)

@@ -74,6 +74,8 @@ class Optimizer:
         name: the optimizer's name.
         decay: Keras 2's argument: as Keras 3.15, any value but None warns "Argument
             `decay` is no longer supported and will be ignored." and is ignored.
+        lr: Keras 2's name of ``learning_rate``: read as it, with a warning (Keras 3
+            raises "Argument(s) not recognized").
 
     Raises:
         ValueError: invalid numbers, several clipping arguments, unknown keyword arguments
@@ -92,6 +94,10 @@ class Optimizer:
         if kwargs.pop("decay", None) is not None:
             warnings.warn("Argument `decay` is no longer supported and will be ignored.",
                           stacklevel=3)
+        if "lr" in kwargs:
+            warnings.warn("Argument `lr` is Keras 2's name of `learning_rate` (Keras 3 "
+                          "rejects it); fastrnn reads it as `learning_rate`.", stacklevel=3)
+            learning_rate = kwargs.pop("lr")
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         self._learning_rate = None

@@ -88,6 +88,8 @@ class SparseGradient:
         return self.with_values(self.values.astype(dtype, copy=False))
 
     def _segment_info(self):
+        """(stable order of the occurrences by row, start of each row's run in that
+        order, the distinct rows sorted), computed once."""
         if self._segments is None:
             order = np.argsort(self.indices, kind="stable")
             sorted_idx = self.indices[order]
@@ -106,7 +108,7 @@ class SparseGradient:
     def row_sums(self, values=None):
         """Per distinct row, the sum over its occurrences of ``values`` (default: the
         gradient's own values): an array ``(len(rows),) + dense_shape[1:]``, summed in
-        occurrence order."""
+        occurrence order in the values' dtype (``np.add.reduceat``; no ``np.add.at``)."""
         values = self.values if values is None else values
         order, starts, _ = self._segment_info()
         if order.size == 0:
