@@ -78,7 +78,7 @@ def test_sparse_gradient_validation_and_dense_form():
 def _numpy_rules(name, g_steps, w, lr=0.0625):
     """Keras 3's formulas written out in float64 for one variable."""
     w = w.astype(np.float64)
-    s1, s2, s3 = np.zeros_like(w), np.zeros_like(w), np.zeros_like(w)
+    s1, s2 = np.zeros_like(w), np.zeros_like(w)
     u_prod = 1.0
     if name == "adagrad":
         s1[...] = 0.1

@@ -16,11 +16,9 @@ Arrays are computed in the float dtype of ``y_pred`` (float32 when it is an inte
 predictions of shape ``(batch, 1)`` and vice versa. Keras 2's aliases (``mse``, ``MSE``,
 ``mae``, ``mape``, ``msle``, ``kld``, ``bce``, ...) are kept.
 """
-from .base import (EPSILON, Loss, LossFunctionWrapper, _dense_pair, _float_dtype,
-                   _sparse_pair, _squeeze_or_expand)
+from .base import EPSILON, Loss, LossFunctionWrapper, _squeeze_or_expand
 from .crossentropy import (BinaryCrossentropy, CategoricalCrossentropy,
-                           SparseCategoricalCrossentropy, _Crossentropy,
-                           _SmoothedCrossentropy, binary_crossentropy,
+                           SparseCategoricalCrossentropy, binary_crossentropy,
                            categorical_crossentropy, sparse_categorical_crossentropy)
 from .hinge import (CategoricalHinge, Hinge, SquaredHinge, categorical_hinge, hinge,
                     squared_hinge)
@@ -30,6 +28,9 @@ from .regression import (CosineSimilarity, Huber, LogCosh, MeanAbsoluteError,
                          MeanSquaredLogarithmicError, cosine_similarity, huber, log_cosh,
                          mean_absolute_error, mean_absolute_percentage_error,
                          mean_squared_error, mean_squared_logarithmic_error)
+
+# used by fastrnn.metrics (shape rule shared with the metrics)
+_PRIVATE = (EPSILON, _squeeze_or_expand)
 
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error

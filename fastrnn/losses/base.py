@@ -1,33 +1,16 @@
-"""Losses by their Keras names, each with its value and its gradient side by side.
+"""The loss base class: reductions, sample weights and masks, value and gradient.
 
 A loss object maps targets ``y_true`` and predictions ``y_pred`` to one number, as Keras 3
-does with its default reduction ``"sum_over_batch_size"``:
+does with its default reduction ``"sum_over_batch_size"``::
 
     per_sample = fn(y_true, y_pred)            # shape y_pred.shape[:-1] (sparse: same)
-    loss       = sum(per_sample * w) / per_sample.size          # w = sample_weight or 1
+    loss       = sum(per_sample * w) / per_sample.size     # w = sample_weight (x mask) or 1
 
 and ``gradient(y_true, y_pred)`` returns d loss / d y_pred, same shape and dtype as
-``y_pred``. The per-sample functions follow Keras 3 with the TensorFlow backend:
-
-- mean_squared_error   mean((y_pred - y_true)**2, axis=-1)
-- mean_absolute_error  mean(|y_pred - y_true|, axis=-1)              (gradient 0 at a tie)
-- binary_crossentropy  mean(-(t log q + (1-t) log(1-q)), axis=-1),  q = clip(p, eps, 1-eps)
-                       from_logits: mean(max(x,0) - x t + log1p(exp(-|x|)), axis=-1)
-- categorical_crossentropy   -sum(t log clip(p / sum(p), eps, 1-eps), axis=-1)
-                       from_logits: -sum(t log_softmax(x), axis=-1)
-- sparse_categorical_crossentropy  -log_softmax(log clip(p, eps, 1-eps))[y]
-                       (TensorFlow's path: clip, log, then softmax cross-entropy on those
-                       "logits"; equal to -log(p[y] / sum(p)) while nothing is clipped)
-                       from_logits: -log_softmax(x)[y]
-
-eps = 1e-7 (Keras's ``backend.epsilon()``), cast to the dtype of ``y_pred``. Where a value is
-clipped its gradient is zero, as with ``tf.clip_by_value`` (the bounds themselves pass).
-
-Arrays are computed in the float dtype of ``y_pred`` (float32 when it is an integer array);
-``y_true`` is cast to it. Shapes: ``y_pred`` is ``(batch, classes)`` or
-``(batch, timesteps, classes)``; ``y_true`` has the same shape, or (sparse) that shape without
-its last axis, optionally with a trailing axis of 1. As Keras does, a target of shape
-``(batch,)`` is accepted for predictions of shape ``(batch, 1)`` and vice versa.
+``y_pred``. Arrays are computed in the float dtype of ``y_pred`` (float32 when it is an
+integer array); ``y_true`` is cast to it. eps = 1e-7 (Keras's ``backend.epsilon()``), cast
+to the dtype of ``y_pred``. As Keras does, a target of shape ``(batch,)`` is accepted for
+predictions of shape ``(batch, 1)`` and vice versa.
 """
 import numpy as np
 

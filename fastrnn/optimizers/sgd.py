@@ -1,6 +1,4 @@
 """SGD (with optional Nesterov momentum), Keras 3's update rule."""
-import numpy as np
-
 from .base import Optimizer, _check_bool, _check_number
 from .sparse import SparseGradient
 
