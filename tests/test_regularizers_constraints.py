@@ -85,3 +85,21 @@ def test_bad_input():
         constraints.UnitNorm(axis=0.5)
     with pytest.raises(ValueError, match="`min_value`"):
         constraints.MinMaxNorm(2.0, 1.0)
+
+
+@pytest.mark.parametrize("name, penalties", [
+    # (regularizer, index of the start weight) in the order of Keras's model.losses:
+    # SimpleRNN kernel, recurrent_kernel, bias, then Dense kernel, bias (as present)
+    ("tool_reg_strings", [("l1", 0), ("l2", 1), ("l2", 3), ("l1", 4)]),
+    ("tool_reg_l1l2_mixed", [(("L1L2", 0.02, 0.03), 0), (("L2", 0.1), 1), (("L1", 0.05), 3),
+                             (("L1L2", 0.02, 0.03), 4)]),
+    ("tool_reg_l1_all", [(("L1", 0.05), i) for i in range(5)]),
+])
+def test_weight_penalties_match_keras_model_losses(name, penalties):
+    data = np.load(pathlib.Path(__file__).parent / "fixtures" / f"{name}.npz")
+    values = []
+    for reg, index in penalties:
+        reg = regularizers.get(reg) if isinstance(reg, str) else \
+            getattr(regularizers, reg[0])(*reg[1:])
+        values.append(reg(data[f"weights_{index}"]))
+    assert_allclose(values, data["reg_losses0"], rtol=2e-6)
