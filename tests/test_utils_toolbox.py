@@ -149,3 +149,17 @@ def test_set_random_seed_and_helpers_still_importable():
     assert utils.unique_name("toolbox_test_name") == "toolbox_test_name"
     assert preprocessing.sequence.pad_sequences([[1]], maxlen=2).tolist() == [[0, 1]]
     assert preprocessing.sequence.pad_sequences is utils.pad_sequences
+
+
+def test_pack_and_unpack_x_y_sample_weight():
+    assert utils.unpack_x_y_sample_weight("x") == ("x", None, None)
+    assert utils.unpack_x_y_sample_weight(["x", "y"]) == ("x", "y", None)
+    assert utils.unpack_x_y_sample_weight(("x",)) == ("x", None, None)
+    assert utils.unpack_x_y_sample_weight(("x", "y", "w")) == ("x", "y", "w")
+    with pytest.raises(ValueError, match="`\\(x, y, sample_weight\\)`.*4 elements"):
+        utils.unpack_x_y_sample_weight((1, 2, 3, 4))
+    assert utils.pack_x_y_sample_weight("x") == "x"
+    assert utils.pack_x_y_sample_weight(("a", "b")) == (("a", "b"),)
+    assert utils.pack_x_y_sample_weight("x", "y", "w") == ("x", "y", "w")
+    for packed in (("x", "y"), ("x", "y", "w")):
+        assert utils.pack_x_y_sample_weight(*utils.unpack_x_y_sample_weight(packed)) == packed

@@ -4,6 +4,7 @@ import re
 import numpy as np
 
 from .class_weight import class_weight_to_sample_weights
+from .data import pack_x_y_sample_weight, unpack_x_y_sample_weight
 from .numerical import normalize, to_categorical
 from .py_dataset import PyDataset, Sequence
 from .sequence import pad_sequences
@@ -11,7 +12,8 @@ from .timeseries import timeseries_dataset_from_array
 
 __all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences",
            "timeseries_dataset_from_array", "PyDataset", "Sequence",
-           "class_weight_to_sample_weights"]
+           "class_weight_to_sample_weights", "pack_x_y_sample_weight",
+           "unpack_x_y_sample_weight"]
 
 _global = {"rng": np.random.default_rng()}
 _name_counts = {}
