@@ -143,6 +143,45 @@ def test_download_is_checked_against_keras_hash(tmp_path, monkeypatch):
 
     monkeypatch.setattr(urllib.request, "urlopen",
                         lambda url, timeout=None: io.BytesIO(b"tampered"))
-    with pytest.raises(ValueError, match="expected hash"):
+    with pytest.raises(ValueError, match="corrupted file.*expected 731c5ac6"):
         mnist.load_data()
     assert not (tmp_path / "datasets" / "mnist.npz").exists()
+
+
+def test_get_file_downloads_once_checks_hashes_and_extracts_safely(tmp_path):
+    import hashlib
+    import tarfile
+
+    (utils,) = load("utils")
+    src = tmp_path / "src"
+    src.mkdir()
+    payload = src / "notes.txt"
+    payload.write_text("to be or not to be")
+    digest = hashlib.sha256(payload.read_bytes()).hexdigest()
+    cache = tmp_path / "cache"
+    path = utils.get_file(origin=payload.as_uri(), file_hash=digest, cache_dir=str(cache))
+    assert path == str(cache / "datasets" / "notes.txt")
+    payload.write_text("changed")            # cached: not downloaded again
+    assert open(utils.get_file("notes.txt", payload.as_uri(), cache_dir=str(cache))).read() \
+        == "to be or not to be"
+    with pytest.raises(ValueError, match="corrupted"):
+        utils.get_file("other.txt", payload.as_uri(), md5_hash="0" * 32,
+                       cache_dir=str(cache))
+    archive = src / "data.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(payload, arcname="inner/notes.txt")
+    folder = utils.get_file("data.tar.gz", archive.as_uri(), extract=True,
+                            cache_dir=str(cache))
+    assert folder == str(cache / "datasets" / "data_extracted")
+    assert (cache / "datasets" / "data_extracted" / "inner" / "notes.txt").read_text() == \
+        "changed"
+    evil = src / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../escaped.txt", "x")
+    with pytest.raises(ValueError, match="outside the target folder"):
+        utils.get_file("evil.zip", evil.as_uri(), extract=True, cache_dir=str(cache))
+    assert not (tmp_path / "escaped.txt").exists()
+    with pytest.raises(ValueError, match='"origin"'):
+        utils.get_file("x.txt")
+    with pytest.raises(ValueError, match="`origin`"):
+        utils.get_file("y.txt", "ftp://example.org/y.txt", cache_dir=str(cache))

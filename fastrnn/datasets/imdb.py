@@ -4,7 +4,9 @@ import numbers
 
 import numpy as np
 
-from ._files import ORIGIN, get_file
+from ..utils.file_utils import get_file
+
+ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 from ._npz import load_npz
 
 __all__ = ["load_data", "get_word_index"]

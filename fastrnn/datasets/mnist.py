@@ -1,7 +1,9 @@
 """The MNIST digits dataset, as ``keras.datasets.mnist``."""
 import numpy as np
 
-from ._files import ORIGIN, get_file
+from ..utils.file_utils import get_file
+
+ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 __all__ = ["load_data"]
 
