@@ -18,7 +18,8 @@ import numbers
 import numpy as np
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2",
-           "orthogonal_regularizer", "get", "serialize", "deserialize"]
+           "orthogonal_regularizer", "get", "serialize", "deserialize",
+           "activity_regularization"]
 
 
 def _validate(value, name):
@@ -160,6 +161,28 @@ class OrthogonalRegularizer(Regularizer):
 
     def get_config(self):
         return {"factor": self.factor, "mode": self.mode}
+
+
+def activity_regularization(regularizer, output):
+    """A layer's activity penalty as Keras 3 adds it to the loss, and its gradient.
+
+    Keras 3 (``Layer.__call__``) adds ``regularizer(output) / batch_size`` for each output
+    of rank >= 1 (``output.shape[0]`` is the batch), ``regularizer(output)`` for a scalar.
+
+    Args:
+        regularizer: a ``Regularizer`` (or anything ``get`` accepts).
+        output: the layer's output array, e.g. ``(batch, units)``.
+
+    Returns:
+        ``(penalty, d penalty / d output)``: a float and an array like ``output``.
+    """
+    regularizer = get(regularizer)
+    output = _weights(output)
+    scale = output.shape[0] if output.ndim > 0 else 1
+    if scale == 0:
+        return 0.0, np.zeros_like(output)
+    return (float(output.dtype.type(regularizer(output)) / output.dtype.type(scale)),
+            regularizer.gradient(output) / output.dtype.type(scale))
 
 
 l1 = L1

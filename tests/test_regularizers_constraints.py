@@ -103,3 +103,14 @@ def test_weight_penalties_match_keras_model_losses(name, penalties):
             getattr(regularizers, reg[0])(*reg[1:])
         values.append(reg(data[f"weights_{index}"]))
     assert_allclose(values, data["reg_losses0"], rtol=2e-6)
+
+
+def test_activity_regularization_divides_by_the_batch_like_keras3(rng):
+    out = rng.normal(size=(4, 3))
+    reg = regularizers.L1L2(l1=0.1, l2=0.2)
+    value, grad = regularizers.activity_regularization(reg, out)
+    assert value == pytest.approx(reg(out) / 4)
+    assert_allclose(grad, numerical_gradient(
+        lambda: regularizers.activity_regularization(reg, out)[0], out), rtol=1e-7,
+        atol=1e-10)
+    assert regularizers.activity_regularization("l2", np.zeros((0, 3)))[0] == 0.0
