@@ -3,8 +3,25 @@
 ``SGD``, ``RMSprop``, ``Adam``, ``AdamW``, ``Adagrad``, ``Adadelta``, ``Adamax``, ``Nadam``
 (Keras 3's update rules), their common arguments (``Optimizer``), learning-rate schedules
 (``fastrnn.optimizers.schedules``) and row-sparse gradients (``SparseGradient``, the
-``tf.IndexedSlices`` an ``Embedding`` produces), applied with the semantics of Keras 3's
-TensorFlow backend: see each optimizer's docstring for which rows and slots change.
+``tf.IndexedSlices`` an ``Embedding`` produces).
+
+A ``SparseGradient`` is applied as Keras 3 with the TensorFlow backend applies an
+``IndexedSlices`` (checked against Keras in tests/fixtures/tool_sparse_opt.npz and the
+model-level tool_embed_* fixtures):
+
+    optimizer                 variable rows not looked up   their slots     repeated row
+    SGD (momentum 0)          unchanged                     -               sum of steps
+    SGD (momentum > 0)        move (dense update)           decay           gradient summed
+    RMSprop (momentum 0)      unchanged                     velocity decays sum of steps
+    RMSprop (momentum > 0)    move (dense)                  decay           -
+    Adagrad                   unchanged                     unchanged       sum of steps
+    Adadelta                  unchanged                     decay           sum of steps
+    Adam, AdamW, Adamax, Nadam  move (dense update)         decay           gradient summed
+
+Wherever Keras squares (or takes ``abs`` of) the gradient it does so per occurrence before
+summing a row's occurrences: a repeated row's second moment gets the sum of the squares,
+not the square of the sum. ``global_clipnorm`` densifies (Keras's ``g * scale``); weight
+decay is dense. Rows never looked up keep slots that stay zero, so they never move.
 """
 from . import schedules
 from .adam import Adam, Adamax, AdamW, Nadam
