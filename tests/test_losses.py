@@ -402,7 +402,7 @@ def test_get_returns_instances_unchanged_and_wraps_callables(rng):
                     numerical_gradient(lambda x: with_grad(t, x), p), rtol=1e-7, atol=1e-10)
 
 
-@pytest.mark.parametrize("identifier", ["hinge", "Mse", "", 3, None])
+@pytest.mark.parametrize("identifier", ["ctc", "Mse", "", 3, None])
 def test_get_unknown_raises(identifier):
     with pytest.raises(ValueError) as info:
         losses.get(identifier)

@@ -143,7 +143,7 @@ def test_get_passes_instances_and_wraps_functions():
     assert m.result() == pytest.approx(1.75)
 
 
-@pytest.mark.parametrize("identifier", ["precision", "", 3, None])
+@pytest.mark.parametrize("identifier", ["f1_score", "", 3, None])
 def test_get_unknown_metric_raises(identifier):
     with pytest.raises(ValueError, match="`metrics`.*accuracy") as info:
         metrics.get(identifier)
@@ -225,8 +225,17 @@ def test_early_stopping_min_delta():
     ("loss", [0.5, 0.4], False),
 ])
 def test_early_stopping_auto_mode(monitor, values, stops):
-    model, _ = fit(callbacks.EarlyStopping(monitor=monitor), values, monitor=monitor)
+    # the direction comes from the model's metric of that name, as in Keras 3.15
+    model = FakeModel([metrics.get(name) for name in ("accuracy", "acc", "mae")])
+    model, _ = fit(callbacks.EarlyStopping(monitor=monitor), values, monitor=monitor,
+                   model=model)
     assert model.stop_training == stops
+
+
+def test_early_stopping_auto_mode_without_a_known_direction_raises_like_keras():
+    with pytest.raises(ValueError, match="mode='max'"):
+        fit(callbacks.EarlyStopping(monitor="val_accuracy"), [0.5, 0.6],
+            monitor="val_accuracy")
 
 
 def test_early_stopping_auto_mode_reads_metric_direction_from_the_model():

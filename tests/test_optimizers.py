@@ -246,7 +246,7 @@ def test_default_learning_rates():
 
 # ----------------------------------------------------------------------------- errors
 
-@pytest.mark.parametrize("identifier", ["adagrad", "", None, 0.1])
+@pytest.mark.parametrize("identifier", ["ftrl", "", None, 0.1])
 def test_get_unknown_raises(identifier):
     with pytest.raises(ValueError, match="`optimizer`.*adam.*rmsprop.*sgd") as info:
         optimizers.get(identifier)
@@ -254,7 +254,6 @@ def test_get_unknown_raises(identifier):
 
 
 @pytest.mark.parametrize("cls, kwargs, argument", [
-    (optimizers.SGD, {"learning_rate": 0.0}, "learning_rate"),
     (optimizers.SGD, {"learning_rate": -0.1}, "learning_rate"),
     (optimizers.SGD, {"learning_rate": "fast"}, "learning_rate"),
     (optimizers.SGD, {"momentum": 1.5}, "momentum"),
@@ -274,7 +273,8 @@ def test_invalid_arguments_raise_value_error(cls, kwargs, argument):
 
 @pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop])
 def test_unknown_keyword_raises_type_error(cls):
-    with pytest.raises(TypeError, match="lr_decay"):
+    # Keras 3.15's BaseOptimizer: ValueError("Argument(s) not recognized: {...}")
+    with pytest.raises(ValueError, match="not recognized.*lr_decay"):
         cls(lr_decay=0.1)
 
 

@@ -1,9 +1,20 @@
-"""Seeding and small shared helpers."""
+"""Keras's ``keras.utils`` toolbox (NumPy forms), seeding and small shared helpers."""
 import re
 
 import numpy as np
 
-__all__ = ["set_random_seed"]
+from .class_weight import class_weight_to_sample_weights
+from .data import pack_x_y_sample_weight, unpack_x_y_sample_weight
+from .file_utils import get_file
+from .numerical import normalize, to_categorical
+from .py_dataset import PyDataset, Sequence
+from .sequence import pad_sequences
+from .timeseries import timeseries_dataset_from_array
+
+__all__ = ["set_random_seed", "to_categorical", "normalize", "pad_sequences",
+           "timeseries_dataset_from_array", "PyDataset", "Sequence",
+           "class_weight_to_sample_weights", "pack_x_y_sample_weight",
+           "unpack_x_y_sample_weight", "get_file"]
 
 _global = {"rng": np.random.default_rng()}
 _name_counts = {}
