@@ -31,8 +31,9 @@ def model_gradients(model, xs, d_outputs, training=False):
     for t, g in zip(model.outputs, d_outputs):
         d[id(t)] = g if id(t) not in d else d[id(t)] + g
     grads, d_w = tape.backward(d)
+    dense = [d_w.get(id(w), np.zeros_like(w)) for w in model.weights]
     return ([grads.get(id(t)) for t in model.inputs],
-            [d_w.get(id(w), np.zeros_like(w)) for w in model.weights])
+            [g.to_dense() if hasattr(g, "to_dense") else g for g in dense])
 
 
 def check_model_gradients(model, x, rng, input_gradient=True):

@@ -224,13 +224,15 @@ class Embedding(Layer):
         return self.embeddings[idx], Context(idx=idx)
 
     def backward(self, ctx, d_output):
-        """The embeddings' gradient, scatter-added over the looked-up rows; integer inputs
-        get no gradient (None)."""
-        idx = ctx.idx
-        grad = np.zeros_like(self.embeddings)
-        np.add.at(grad, idx.reshape(-1),
-                  np.asarray(d_output).reshape(-1, self.output_dim).astype(grad.dtype,
-                                                                           copy=False))
+        """The embeddings' gradient as a row-sparse ``SparseGradient``: one row per lookup
+        (repeats kept), as Keras's TensorFlow backend gets an ``IndexedSlices``, so the
+        optimizers update only the rows looked up, per occurrence where TensorFlow does.
+        Integer inputs get no gradient (None)."""
+        from ..optimizers import SparseGradient
+        values = np.asarray(d_output).reshape(-1, self.output_dim)
+        grad = SparseGradient(ctx.idx.reshape(-1),
+                              values.astype(self.embeddings.dtype, copy=False),
+                              self.embeddings.shape)
         return (None,), (grad,)
 
     def get_config(self):

@@ -7,10 +7,25 @@ __all__ = ["Tape"]
 
 
 def _accumulate(store, key, value):
+    """``store[key] += value``; row-sparse gradients (an Embedding used twice) concatenate
+    their occurrences, and a sparse one added to a dense one becomes dense."""
     if value is None:
         return
     old = store.get(key)
-    store[key] = value if old is None else old + value
+    if old is None:
+        store[key] = value
+        return
+    from ..optimizers import SparseGradient
+    sparse_old, sparse_new = isinstance(old, SparseGradient), isinstance(value, SparseGradient)
+    if sparse_old and sparse_new:
+        store[key] = SparseGradient(np.concatenate([old.indices, value.indices]),
+                                    np.concatenate([old.values, value.values]),
+                                    old.dense_shape)
+    elif sparse_old or sparse_new:
+        dense = (old.to_dense() if sparse_old else old)
+        store[key] = dense + (value.to_dense() if sparse_new else value)
+    else:
+        store[key] = old + value
 
 
 class Tape:

@@ -334,7 +334,8 @@ class Trainer:
         _, d_weights = tape.backward(d_tensors)
         variables = self.trainable_weights
         grads = [d_weights.get(id(v)) for v in variables]
-        finite = math.isfinite(loss) and all(g is None or np.isfinite(g).all() for g in grads)
+        finite = math.isfinite(loss) and all(
+            g is None or np.isfinite(getattr(g, "values", g)).all() for g in grads)
         if not finite:
             warnings.warn(f"Training of model `{self.name}` stopped at {where}: the loss is "
                           f"{loss} (or a gradient is not finite). The weights from before "
