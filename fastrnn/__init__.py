@@ -20,7 +20,8 @@ __all__ = ["SimpleRNN", "Bidirectional", "Dense", "Input", "InputLayer", "Embedd
 
 def __getattr__(name):
     # losses, optimizers, metrics and callbacks load on first use
-    if name in ("losses", "optimizers", "metrics", "callbacks", "reference"):
+    if name in ("losses", "optimizers", "metrics", "callbacks", "reference", "regularizers",
+                "constraints", "datasets", "preprocessing", "interop", "saving"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'fastrnn' has no attribute {name!r}")
