@@ -242,3 +242,19 @@ def test_train_on_batch_return_dict(name):
     assert sorted(logs) == sorted(spec["returns_dict_keys"])
     for key, value in zip(spec["returns_list_keys"], arrays["returns"][0]):
         np.testing.assert_allclose(logs[key], value, rtol=TRAIN_TOL, atol=TRAIN_TOL, err_msg=key)
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if any(
+    k.startswith("out_mask_") for k in _fixture(n)[1])])
+def test_output_masks_match_keras(name):
+    """Keras 3's mask on each output (``output._keras_mask``) against ``compute_mask``."""
+    spec, arrays, model = _built(name)
+    masks = model.compute_mask(_inputs(arrays))
+    masks = masks if isinstance(masks, list) else [masks]
+    for i, mask in enumerate(masks):
+        expected = arrays.get(f"out_mask_{i}")
+        if expected is None:
+            assert mask is None, f"output {i}: Keras has no mask, fastrnn has one"
+        else:
+            assert mask is not None, f"output {i}: Keras has a mask, fastrnn has none"
+            np.testing.assert_array_equal(mask, expected, err_msg=f"output {i}")

@@ -274,7 +274,14 @@ class Model(Trainer, Layer):
         return shapes[0] if len(shapes) == 1 else shapes
 
     def compute_mask(self, inputs, mask=None):
-        return None if len(self.outputs) == 1 else [None] * len(self.outputs)
+        """The masks of the outputs for arrays ``inputs`` (None where an output has none),
+        as Keras's ``output._keras_mask``: a (batch, timesteps) boolean array per output.
+        (A model nested in another does not pass masks on: ``supports_masking`` is False.)
+        """
+        xs = self._standardize_inputs(inputs, "compute_mask")
+        masks = None if mask is None else (mask if isinstance(mask, list) else [mask])
+        out_masks = run_graph(self._nodes, self.inputs, self.outputs, xs, masks)[1]
+        return out_masks[0] if len(out_masks) == 1 else out_masks
 
     @property
     def dtype_of_inputs(self):
