@@ -768,7 +768,12 @@ def backward(int cell,
     cdef const floating *dsrc
     cdef const floating *m
     cdef bint filled = False
-    if B == 0:
+    if B == 0:  # no rows: the weight gradients are zeros
+        d_kernel[:, :] = 0
+        d_rk[:, :] = 0
+        d_bias[:] = 0
+        if d_rbias is not None:
+            d_rbias[:] = 0
         return
     if nt == 1:
         with nogil:
