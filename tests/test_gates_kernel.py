@@ -297,3 +297,48 @@ def test_reference_gradients_match_finite_differences(rng, cell, flags):
     for g, arr in zip(grads, arrays):
         np.testing.assert_allclose(g, numerical_gradient(objective, arr), rtol=1e-7,
                                    atol=1e-9)
+
+
+def _keras_cases():
+    import json
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent / "fixtures" / "gates_keras.npz"
+    data = np.load(path)
+    names = sorted({k.split("/")[0] for k in data.files if "/" in k})
+    return [(n, json.loads(str(data[f"{n}/spec"])), {k.split("/", 1)[1]: data[k]
+             for k in data.files if k.startswith(n + "/")}) for n in names]
+
+
+KERAS_CASES = _keras_cases()
+
+
+@pytest.mark.parametrize("name,spec,a", KERAS_CASES, ids=[c[0] for c in KERAS_CASES])
+def test_matches_keras_values_and_gradients(path, name, spec, a):
+    """Keras 3's own outputs and TensorFlow's gradients (tools/make_gates_fixtures.py)."""
+    assert len(KERAS_CASES) == 18
+    dtype = np.float64 if spec["dtype"] == "float64" else np.float32
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+    kw = {k: spec[k] for k in ("go_backwards", "zero_output_for_mask", "activation",
+                               "recurrent_activation") if k in spec}
+    if spec.get("mask"):
+        kw["mask"] = a["mask"]
+    W, Rk, b = a["w0"], a["w1"], a["w2"]
+    if spec["cell"] == "lstm":
+        seq, h, c, cache = F.lstm_forward(a["x"], W, Rk, b, [a["h0"], a["c0"]],
+                                          return_cache=True, **kw)
+        g = F.lstm_backward(a["g_seq"], a["g_h"], a["g_c"], a["x"], W, Rk, b,
+                            [a["h0"], a["c0"]], cache=cache, **kw)
+        np.testing.assert_allclose(c, a["c"], **tol)
+        np.testing.assert_allclose(g.initial_c, a["d_c0"], **tol)
+    else:
+        ra = spec["cell"] == "gru"
+        seq, h, cache = F.gru_forward(a["x"], W, Rk, b, a["h0"], reset_after=ra,
+                                      return_cache=True, **kw)
+        g = F.gru_backward(a["g_seq"], a["g_h"], a["x"], W, Rk, b, a["h0"], reset_after=ra,
+                           cache=cache, **kw)
+    assert seq.dtype == dtype
+    np.testing.assert_allclose(seq, a["seq"], **tol)
+    np.testing.assert_allclose(h, a["h"], **tol)
+    for got, key in zip(g[:4], ["d_x", "d_w0", "d_w1", "d_w2"]):
+        np.testing.assert_allclose(got, a[key], err_msg=key, **tol)
+    np.testing.assert_allclose(g[4], a["d_h0"], **tol)
