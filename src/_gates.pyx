@@ -421,6 +421,25 @@ cdef void gates_forward(const Spec *sp, int B, const floating *rk, const floatin
                 memcpy(c_state + b * U, cs + b * ldh + t * U, U * sizeof(floating))
 
 
+cdef void project(Py_ssize_t rows, int D, int GU, const floating *x, const floating *kernel,
+                  const floating *kp, const floating *bp, floating *gates) noexcept nogil:
+    """gates = bias + x @ kernel: one product over `rows` rows for every gate; kp is
+    the packed kernel (or NULL: BLAS), bp the bias (or NULL)."""
+    cdef Py_ssize_t r
+    if kp != NULL:
+        if floating is float:
+            fr_gemm_packed_set_f32(<int>rows, GU, D, x, D, 1, kp, gates, GU, bp)
+        else:
+            fr_gemm_packed_set_f64(<int>rows, GU, D, x, D, 1, kp, gates, GU, bp)
+        return
+    for r in range(rows):
+        if bp != NULL:
+            memcpy(gates + r * GU, bp, GU * sizeof(floating))
+        else:
+            memset(gates + r * GU, 0, GU * sizeof(floating))
+    gemm(False, False, <int>rows, GU, D, <floating>1, x, D, kernel, GU, <floating>1, gates, GU)
+
+
 cdef inline int _threads(int requested, int B, long long work) noexcept nogil:
     if requested <= 1 or B < 2 or work < PARALLEL_MIN_WORK:
         return 1
@@ -482,41 +501,30 @@ def forward(int cell,
     cdef floating *ap = &aux[0, 0, 0] if aux is not None else NULL
     cdef floating *csp = &c_state[0, 0] if c_state is not None else NULL
     cdef floating *pvp = &prev_out[0, 0] if prev_out is not None else NULL
-    cdef Py_ssize_t rows = <Py_ssize_t>B * T, r, tu = <Py_ssize_t>T * U
+    cdef Py_ssize_t rows = <Py_ssize_t>B * T, tu = <Py_ssize_t>T * U
     cdef int nt = _threads(num_threads, B, <long long>B * T * GU * (D + U))
     cdef int i, b0, b1
     cdef unsigned int csr
     if B == 0:
         return
-    with nogil:
-        csr = fr_ftz_on()
-        if not projected:
+    if nt == 1:
+        with nogil:
+            csr = fr_ftz_on()
             # gates = bias + x @ kernel          (one product over all B*T rows)
-            if kp != NULL:
-                if floating is float:
-                    fr_gemm_packed_set_f32(<int>rows, GU, D, &x[0, 0, 0], D, 1, kp,
-                                           &gates[0, 0, 0], GU, bp)
-                else:
-                    fr_gemm_packed_set_f64(<int>rows, GU, D, &x[0, 0, 0], D, 1, kp,
-                                           &gates[0, 0, 0], GU, bp)
-            else:
-                for r in range(rows):
-                    if bp != NULL:
-                        memcpy(&gates[0, 0, 0] + r * GU, bp, GU * sizeof(floating))
-                    else:
-                        memset(&gates[0, 0, 0] + r * GU, 0, GU * sizeof(floating))
-                gemm(False, False, <int>rows, GU, D, <floating>1, &x[0, 0, 0], D,
-                     &kernel[0, 0], GU, <floating>1, &gates[0, 0, 0], GU)
-        if nt == 1:
+            if not projected:
+                project(rows, D, GU, &x[0, 0, 0], &kernel[0, 0], kp, bp, &gates[0, 0, 0])
             gates_forward(&sp, B, &rk[0, 0], rbp, mp, dp, rp, &gates[0, 0, 0],
                           &hs[0, 0, 0], op, cp, ap, &h_state[0, 0], csp, pvp, &work[0, 0])
-        fr_ftz_restore(csr)
-    if nt == 1:
+            fr_ftz_restore(csr)
         return
     for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
         b0 = <int>((<long long>i * B) // nt)
         b1 = <int>((<long long>(i + 1) * B) // nt)
         csr = fr_ftz_on()
+        if not projected:
+            # each thread projects its own rows
+            project(<Py_ssize_t>(b1 - b0) * T, D, GU, &x[b0, 0, 0], &kernel[0, 0], kp, bp,
+                    &gates[b0, 0, 0])
         gates_forward(&sp, b1 - b0, &rk[0, 0], rbp, mp + b0 * T if mp != NULL else NULL,
                       dp + b0 * U if dp != NULL else NULL, rp, &gates[b0, 0, 0],
                       &hs[b0, 0, 0], op + b0 * tu if op != NULL else NULL,

@@ -3,7 +3,9 @@
     python tools/bench_gates.py [--threads 2] [--shape 64 100 128 256] [--repeat 10]
 
 Float32, batch-major (B, T, D) -> U units; forward (all sequences) and forward+backward
-(gradient of sum(sequences * G)). Prints the median of --repeat runs in milliseconds.
+(gradient of sum(sequences * G)). Prints the median of --repeat runs in milliseconds,
+wall-clock and (in brackets) CPU time of the process, which a machine shared with other
+work distorts less.
 """
 import argparse
 import time
@@ -12,13 +14,15 @@ import numpy as np
 
 
 def median_ms(fn, repeat):
+    """(wall-clock, process CPU time) medians in ms."""
     fn()  # warm up
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return 1e3 * float(np.median(wall)), 1e3 * float(np.median(cpu))
 
 
 def main():
@@ -39,7 +43,7 @@ def main():
     G = rng.standard_normal((B, T, U), dtype=np.float32)
     print(f"shape (B, T, D, U) = {tuple(args.shape)}, float32, {args.threads} threads, "
           f"median of {args.repeat} (ms)")
-    print(f"{'':6} {'fastrnn fwd':>12} {'torch fwd':>10} {'fastrnn f+b':>12} {'torch f+b':>10}")
+    print(f"{'':6} {'fastrnn fwd':>16} {'torch fwd':>16} {'fastrnn f+b':>16} {'torch f+b':>16}")
     for name, gates in (("LSTM", 4), ("GRU", 3)):
         W = (rng.standard_normal((D, gates * U)) * 0.05).astype(np.float32)
         R = (rng.standard_normal((U, gates * U)) * 0.05).astype(np.float32)
@@ -72,7 +76,7 @@ def main():
             out, _ = net(xg)
             (out * Gt).sum().backward()
         row = [median_ms(f, args.repeat) for f in (fwd, t_fwd, fb, t_fb)]
-        print(f"{name:6} {row[0]:12.1f} {row[1]:10.1f} {row[2]:12.1f} {row[3]:10.1f}")
+        print(f"{name:6} " + " ".join(f"{w:7.1f} ({c:6.1f})" for w, c in row))
 
 
 if __name__ == "__main__":
