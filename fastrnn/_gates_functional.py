@@ -250,7 +250,10 @@ def _backward(cell, d_sequences, d_h, d_c, x, kernel, recurrent_kernel, bias, in
                     rkT_packed=_gates.pack_recurrent(st.rk, cell, st.per_gate, True)
                     if st.packed else None,
                     merge_input=not st.projected, num_threads=_F.get_num_threads(),
-                    reverse=bool(go_backwards))
+                    reverse=bool(go_backwards),
+                    kT_packed=_gates.pack(st.kernel, True) if st.packed else None,
+                    dp_work=work("dp_packed", (_gates.packed_size(B * T, G * U, dtype),))
+                    if st.packed else None)
     if st.projected:
         # one input mask per gate: the projection's gradients, gate by gate
         dx[...] = 0

@@ -206,18 +206,24 @@ def pack_recurrent(const floating[:, ::1] rk, int cell, bint per_gate, bint tran
     return packed
 
 
-def pack(const floating[:, ::1] b):
-    """Pack a (k, n) matrix (the input kernel) for the microkernel."""
-    cdef int k = b.shape[0], n = b.shape[1]
+def pack(const floating[:, ::1] b, bint transpose=False):
+    """Pack a matrix (k, n) -- or b.T with transpose -- for the microkernel."""
+    cdef int k = b.shape[1] if transpose else b.shape[0]
+    cdef int n = b.shape[0] if transpose else b.shape[1]
     packed = np.empty(pack_size(k, n, floating is float),
                       np.float32 if floating is float else np.float64)
     cdef floating[::1] p = packed
     with nogil:
         if floating is float:
-            fr_pack_f32(0, k, n, &b[0, 0], n, &p[0])
+            fr_pack_f32(transpose, k, n, &b[0, 0], b.shape[1], &p[0])
         else:
-            fr_pack_f64(0, k, n, &b[0, 0], n, &p[0])
+            fr_pack_f64(transpose, k, n, &b[0, 0], b.shape[1], &p[0])
     return packed
+
+
+def packed_size(Py_ssize_t k, Py_ssize_t n, dtype):
+    """Elements pack() needs for a (k, n) matrix of dtype."""
+    return pack_size(<int>k, <int>n, np.dtype(dtype) == np.float32)
 
 
 cdef void rec_block(int B, int U, int n, const floating *h, int ldh, const floating *m,
@@ -722,6 +728,62 @@ cdef void col_sum(Py_ssize_t rows, int n, const floating *a, int lda,
             out[j] = out[j] + a[r * lda + j]
 
 
+cdef inline void packed_mm(int m, int n, int k, const floating *a, Py_ssize_t rs,
+                           Py_ssize_t cs, const floating *bp, floating *c,
+                           int ldc) noexcept nogil:
+    """C = A @ Bp on the microkernel, without reading C."""
+    if floating is float:
+        fr_gemm_packed_set_f32(m, n, k, a, rs, cs, bp, c, ldc, NULL)
+    else:
+        fr_gemm_packed_set_f64(m, n, k, a, rs, cs, bp, c, ldc, NULL)
+
+
+cdef inline void pack_rows(int rows, int n, const floating *b, int ldb,
+                           floating *bp) noexcept nogil:
+    if floating is float:
+        fr_pack_f32(0, rows, n, b, ldb, bp)
+    else:
+        fr_pack_f64(0, rows, n, b, ldb, bp)
+
+
+cdef void merge_slice(const Spec *sp, int B, const floating *x, const floating *kT_packed,
+                      const floating *h0, const floating *hs, const floating *aux,
+                      const floating *rec_drop, const floating *d_pre,
+                      const floating *d_rec, floating *h_prev, floating *dp_packed,
+                      floating *dx, floating *d_kernel, floating *d_rk, floating *d_bias,
+                      floating *d_rbias, bint merge_input) noexcept nogil:
+    """The merged half of BPTT for B rows (a batch or a slice) on the microkernel:
+    d_kernel, d_rk, d_bias and d_rbias are overwritten with these rows' sums, dx with
+    their rows. dp_packed: room for pack(d_pre rows); h_prev (B, T, U) scratch."""
+    cdef int U = sp.U, GU = sp.G * sp.U, D = sp.D, rows = B * sp.T
+    cdef int k, c0, n, nb = _nblocks(sp.cell, sp.per_gate)
+    cdef const floating *d = d_rec if sp.cell == GRU_AFTER else d_pre
+    cdef const floating *m
+    cdef bint filled = False, whole = sp.cell != GRU_AFTER and nb == 1
+    # d_rk[:, block] = (h_prev * m_block).T @ d[:, block]    (aux.T @ d[:, h] for GRU
+    # reset_after=False's h block)
+    for k in range(nb):
+        _block(sp.cell, sp.per_gate, U, k, &c0, &n)
+        pack_rows(rows, n, d + c0, GU, dp_packed)
+        if sp.cell == GRU_BEFORE and c0 == 2 * U:
+            packed_mm(U, n, rows, aux, 1, U, dp_packed, d_rk + c0, GU)
+            continue
+        m = _mask_of(sp, rec_drop, k)
+        if m != NULL or not filled:
+            fill_h_prev(sp, B, h0, hs, m, h_prev)
+            filled = m == NULL
+        packed_mm(U, n, rows, h_prev, 1, U, dp_packed, d_rk + c0, GU)
+    if d_rbias != NULL:
+        col_sum(rows, GU, d_rec, GU, d_rbias)
+    if merge_input:
+        # d_kernel = x.T @ d_pre ; dx = d_pre @ kernel.T ; d_bias = d_pre.sum(rows)
+        if not whole:
+            pack_rows(rows, GU, d_pre, GU, dp_packed)
+        packed_mm(D, GU, rows, x, 1, D, dp_packed, d_kernel, GU)
+        packed_mm(rows, D, GU, d_pre, GU, 1, kT_packed, dx, D)
+        col_sum(rows, GU, d_pre, GU, d_bias)
+
+
 def backward(int cell,
              const floating[:, :, ::1] x,          # IN  (B, T, D)
              const floating[:, ::1] kernel,        # IN  (D, G*U)
@@ -751,10 +813,13 @@ def backward(int cell,
              floating[:, ::1] d_carry,             # WORK (B, U)
              floating[:, ::1] wk,                  # WORK (B, 4U)
              const floating[::1] rkT_packed=None,  # IN  pack_recurrent(rk, transpose)
-             bint merge_input=True, int num_threads=1, bint reverse=False):
+             bint merge_input=True, int num_threads=1, bint reverse=False,
+             const floating[::1] kT_packed=None,   # IN  pack(kernel, True) (merge_input)
+             floating[::1] dp_work=None):          # WORK packed_size(B*T, G*U), or None
     """BPTT with the GIL released: the per-step loop on up to num_threads batch slices,
     then the weight (and, with merge_input, input and bias) gradients as products over
-    all B*T rows. Shapes are trusted (fastrnn.functional checks them)."""
+    all B*T rows: with dp_work, each slice's share on the microkernel and the slices'
+    sums added; else on BLAS. Shapes are trusted (fastrnn.functional checks them)."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], U = rk.shape[0]
     cdef int GU = rk.shape[1], ng = rec_drop.shape[0] if rec_drop is not None else 1
     cdef Spec sp = _spec(cell, T, D, U, act, ract, zero_output, reverse, ng, B)
@@ -775,7 +840,16 @@ def backward(int cell,
     cdef unsigned int csr
     cdef const floating *dsrc
     cdef const floating *m
-    cdef bint filled = False
+    cdef bint filled = False, packed = dp_work is not None
+    cdef const floating *ktp = &kT_packed[0] if kT_packed is not None else NULL
+    cdef floating *dpw = &dp_work[0] if dp_work is not None else NULL
+    cdef floating *drbp = &d_rbias[0] if d_rbias is not None else NULL
+    cdef Py_ssize_t panel_row = pack_size(1, GU, floating is float), j
+    cdef Py_ssize_t dk_n = <Py_ssize_t>D * GU, dr_n = <Py_ssize_t>U * GU
+    cdef floating[:, :, ::1] part_k
+    cdef floating[:, :, ::1] part_r
+    cdef floating[:, ::1] part_b
+    cdef floating[:, ::1] part_rb
     if B == 0:  # no rows: the weight gradients are zeros
         d_kernel[:, :] = 0
         d_rk[:, :] = 0
@@ -790,8 +864,20 @@ def backward(int cell,
                                  &hs[0, 0, 0], cp, ap, &h0[0, 0], c0p, dop, dhp, dcp,
                                  &d_h0[0, 0], dc0p, &d_pre[0, 0, 0], drp, &d_carry[0, 0],
                                  &wk[0, 0])
+            if packed:
+                merge_slice(&sp, B, &x[0, 0, 0], ktp, &h0[0, 0], &hs[0, 0, 0], ap, dp,
+                            &d_pre[0, 0, 0], drp, &h_prev[0, 0, 0], dpw, &dx[0, 0, 0],
+                            &d_kernel[0, 0], &d_rk[0, 0], &d_bias[0], drbp, merge_input)
             fr_ftz_restore(csr)
+        if packed:
+            return
     else:
+        dt = np.float32 if floating is float else np.float64
+        if packed:
+            part_k = np.empty((nt, D, GU), dt)
+            part_r = np.empty((nt, U, GU), dt)
+            part_b = np.empty((nt, GU), dt)
+            part_rb = np.empty((nt, GU), dt)
         for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
             b0 = <int>((<long long>i * B) // nt)
             b1 = <int>((<long long>(i + 1) * B) // nt)
@@ -808,7 +894,32 @@ def backward(int cell,
                                  dc0p + b0 * U if dc0p != NULL else NULL, &d_pre[b0, 0, 0],
                                  drp + b0 * tg if drp != NULL else NULL, &d_carry[b0, 0],
                                  &wk[b0, 0])
+            if packed:
+                merge_slice(&sp, b1 - b0, &x[b0, 0, 0], ktp, &h0[b0, 0], &hs[b0, 0, 0],
+                            ap + b0 * tu if ap != NULL else NULL,
+                            dp + b0 * U if dp != NULL else NULL, &d_pre[b0, 0, 0],
+                            drp + b0 * tg if drp != NULL else NULL, &h_prev[b0, 0, 0],
+                            dpw + b0 * T * panel_row, &dx[b0, 0, 0], &part_k[i, 0, 0],
+                            &part_r[i, 0, 0], &part_b[i, 0],
+                            &part_rb[i, 0] if drbp != NULL else NULL, merge_input)
             fr_ftz_restore(csr)
+        if packed:
+            with nogil:
+                # the slices' sums
+                for i in range(nt):
+                    for j in range(dr_n):
+                        (&d_rk[0, 0])[j] = ((&d_rk[0, 0])[j] if i else 0) \
+                            + (&part_r[i, 0, 0])[j]
+                    if drbp != NULL:
+                        for j in range(GU):
+                            drbp[j] = (drbp[j] if i else 0) + part_rb[i, j]
+                    if merge_input:
+                        for j in range(dk_n):
+                            (&d_kernel[0, 0])[j] = ((&d_kernel[0, 0])[j] if i else 0) \
+                                + (&part_k[i, 0, 0])[j]
+                        for j in range(GU):
+                            d_bias[j] = (d_bias[j] if i else 0) + part_b[i, j]
+            return
     with nogil:
         csr = fr_ftz_on()
         # d_rk[:, block] = (h_prev * m_block).T @ d[:, block]   (aux.T @ d_h for GRU
