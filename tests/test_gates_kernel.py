@@ -175,22 +175,28 @@ def test_long_sequence_and_chunking(rng, path, cell, dtype, monkeypatch):
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_threads_and_consecutive_calls(rng, path, cell):
-    """Batches large enough to split across two threads; repeated calls with one
-    workspace (and a cache) give the same answers as fresh ones."""
-    case = Case(rng, cell, 8, 30, 16, 48, np.float64)
+@pytest.mark.parametrize("dropout", [None, "shared", "per_gate"])
+def test_threads_and_consecutive_calls(rng, path, cell, dropout):
+    """Batches large enough to split across two threads (B*T*gates*U*U > 2e6); repeated
+    calls with one workspace (and a cache) give the same answers as fresh ones."""
+    B, T, D, U = 8, 30, 16, 56
+    case = Case(rng, cell, B, T, D, U, np.float64)
+    kw = dict(mask=case.mask())
+    if dropout:
+        lead = (case.G,) if dropout == "per_gate" else ()
+        kw.update(dropout_mask=rng.uniform(0.5, 1.5, lead + (B, D)),
+                  recurrent_dropout_mask=rng.uniform(0.5, 1.5, lead + (B, U)))
     F.set_num_threads(2)
     try:
-        mask = case.mask()
-        ref = case.forward(R, mask=mask)
+        ref = case.forward(R, **kw)
         d_seq, d_h, d_c = case.upstream()
-        ref_g = case.backward(R, d_seq, d_h, d_c, mask=mask)
+        ref_g = case.backward(R, d_seq, d_h, d_c, **kw)
         ws = {}
         for _ in range(3):
-            got = case.forward(F, mask=mask, return_cache=True)
+            got = case.forward(F, return_cache=True, **kw)
             for a, e in zip(got[:-1], ref):
                 close(a, e, np.float64)
-            g = case.backward(F, d_seq, d_h, d_c, mask=mask, cache=got[-1], workspace=ws)
+            g = case.backward(F, d_seq, d_h, d_c, cache=got[-1], workspace=ws, **kw)
             for a, e in zip(g, ref_g):
                 close(a, e, np.float64, 50)
         assert ws and all(isinstance(v, np.ndarray) for v in ws.values())
