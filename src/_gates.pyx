@@ -496,6 +496,8 @@ def forward(int cell,
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], U = rk.shape[0]
     cdef int GU = rk.shape[1], ng = rec_drop.shape[0] if rec_drop is not None else 1
     cdef Spec sp = _spec(cell, T, D, U, act, ract, zero_output, reverse, ng, B)
+    if B == 0:
+        return
     cdef const floating *bp = &bias[0] if bias is not None else NULL
     cdef const floating *rbp = &rbias[0] if rbias is not None else NULL
     cdef const unsigned char *mp = &mask[0, 0] if mask is not None else NULL
@@ -511,8 +513,6 @@ def forward(int cell,
     cdef int nt = _threads(num_threads, B, <long long>B * T * GU * (D + U))
     cdef int i, b0, b1
     cdef unsigned int csr
-    if B == 0:
-        return
     if nt == 1:
         with nogil:
             csr = fr_ftz_on()
@@ -823,6 +823,13 @@ def backward(int cell,
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], U = rk.shape[0]
     cdef int GU = rk.shape[1], ng = rec_drop.shape[0] if rec_drop is not None else 1
     cdef Spec sp = _spec(cell, T, D, U, act, ract, zero_output, reverse, ng, B)
+    if B == 0:  # no rows: the weight gradients are zeros
+        d_kernel[:, :] = 0
+        d_rk[:, :] = 0
+        d_bias[:] = 0
+        if d_rbias is not None:
+            d_rbias[:] = 0
+        return
     cdef const unsigned char *mp = &mask[0, 0] if mask is not None else NULL
     cdef const floating *dp = &rec_drop[0, 0, 0] if rec_drop is not None else NULL
     cdef const floating *cp = &cs[0, 0, 0] if cs is not None else NULL
@@ -850,13 +857,6 @@ def backward(int cell,
     cdef floating[:, :, ::1] part_r
     cdef floating[:, ::1] part_b
     cdef floating[:, ::1] part_rb
-    if B == 0:  # no rows: the weight gradients are zeros
-        d_kernel[:, :] = 0
-        d_rk[:, :] = 0
-        d_bias[:] = 0
-        if d_rbias is not None:
-            d_rbias[:] = 0
-        return
     if nt == 1:
         with nogil:
             csr = fr_ftz_on()
