@@ -175,6 +175,22 @@ def test_long_sequence_and_chunking(rng, path, cell, dtype, monkeypatch):
 
 
 @pytest.mark.parametrize("cell", CELLS)
+def test_chunks_with_per_gate_input_dropout(rng, path, cell, monkeypatch):
+    """One input mask per gate: the projection is done outside the kernel, chunk by chunk."""
+    B, T, D, U = 3, 50, 4, 5
+    case = Case(rng, cell, B, T, D, U, np.float64)
+    kw = dict(go_backwards=True, mask=case.mask(),
+              dropout_mask=rng.uniform(0, 2, (case.G, B, D)),
+              recurrent_dropout_mask=rng.uniform(0, 2, (case.G, B, U)))
+    ref = case.forward(R, **kw)
+    monkeypatch.setattr(F, "CHUNK_BYTES", B * U * 8 * 9 * 7)
+    got = case.forward(F, return_sequences=False, **kw)
+    close(got[0], ref[0][:, -1], np.float64)
+    for a, e in zip(got[1:], ref[1:]):
+        close(a, e, np.float64)
+
+
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dropout", [None, "shared", "per_gate"])
 def test_threads_and_consecutive_calls(rng, path, cell, dropout):
     """Batches large enough to split across two threads (B*T*gates*U*U > 2e6); repeated
