@@ -36,6 +36,15 @@ extensions = [
         + OPENMP,
         extra_link_args=OPENMP,
     ),
+    Extension(
+        "_gates",  # installed as fastrnn._gates: the LSTM and GRU kernels
+        sources=["src/_gates.pyx", "src/_act_impl.c", "src/_gemm_impl.c"],
+        include_dirs=["src", np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=(["-O3", "-fno-trapping-math"] if not DEBUG else ["-O0", "-g"])
+        + OPENMP,
+        extra_link_args=OPENMP,
+    ),
 ]
 
 setup(ext_package="fastrnn",

@@ -340,3 +340,6 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     if dropout_mask is not None:
         dx *= _dropout_array(dropout_mask, "dropout_mask", B, D, dtype)[:, None, :]
     return RNNGradients(dx, dk, dr, db, dh0)
+
+
+from ._gates_functional import *  # noqa: E402,F401,F403  LSTM and GRU (lstm_*, gru_*)
