@@ -422,14 +422,16 @@ CTRL_C = textwrap.dedent("""
 
 @pytest.mark.parametrize("entry,threads", [("forward", 1), ("lean", 1), ("backward", 1),
                                            ("last", 1), ("forward", 2), ("backward", 2)])
-def test_ctrl_c_interrupts_a_long_call_quickly(entry, threads):
+def test_ctrl_c_interrupts_a_long_call_quickly(entry, threads, tmp_path):
     """A timer thread sends SIGINT to the process during one long kernel call; the
     KeyboardInterrupt must arrive within 0.25 s, and the library must keep working."""
     import fastrnn
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastrnn.__file__)))
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    # cwd outside the checkout: `python -c` puts the cwd first on sys.path, and the
+    # checkout's fastrnn/ may be the uncompiled sources (CI tests the installed one)
     r = subprocess.run([sys.executable, "-c", CTRL_C, entry, str(threads)], env=env,
-                       capture_output=True, text=True, timeout=120)
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "interrupt answered" in r.stdout, r.stdout
