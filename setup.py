@@ -1,13 +1,15 @@
-"""Extensions only; metadata lives in pyproject.toml.
+"""Extensions (and the kernel's .pxd in the wheel) only; metadata lives in pyproject.toml.
 
 FASTRNN_DEBUG=1 builds with bounds checking and assertions back on.
 """
+import glob
 import os
 import sys
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
 
 # The kernel splits a batch across threads with OpenMP where the compiler has it (GCC on
 # Linux); elsewhere prange runs serially.
@@ -47,6 +49,19 @@ extensions = [
     ),
 ]
 
+
+
+class build_py_with_pxd(build_py):
+    """Copy src/_kernel.pxd and the headers it declares from into the built fastrnn/."""
+
+    def run(self):
+        super().run()
+        for name in sorted(glob.glob("src/*.pxd") + glob.glob("src/*.h")):
+            self.copy_file(name, os.path.join(self.build_lib, "fastrnn",
+                                              os.path.basename(name)))
+
+
 setup(ext_package="fastrnn",
+      cmdclass={"build_py": build_py_with_pxd},
       ext_modules=cythonize(extensions, compiler_directives=directives,
                             include_path=["src"]))

@@ -71,15 +71,39 @@ def _packed(weights):
 
 
 def _dtype_of(kernel):
-    return np.float64 if np.asarray(kernel).dtype == np.float64 else np.float32
+    """float64 for a float64 kernel in either byte order ('<f8', '>f8'), else float32."""
+    dt = getattr(kernel, "dtype", None)
+    if not isinstance(dt, np.dtype):
+        try:
+            dt = np.asarray(kernel).dtype
+        except Exception:  # ragged: _check_weights names it
+            return np.float32
+    return np.float64 if dt.kind == "f" and dt.itemsize == 8 else np.float32
+
+
+def _native(arr, dtype):
+    """arr as a C-contiguous, aligned array of dtype in native byte order: the only
+    layout the kernel reads (a '>f4' array has float32's type number but swapped bytes).
+    Copies only when arr is not so already."""
+    return np.require(arr, np.dtype(dtype).newbyteorder("="), ["C_CONTIGUOUS", "ALIGNED"])
+
+
+def _to_array(value, name, shape_doc):
+    """np.asarray(value), with a ragged nested list reported under the argument's name."""
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged lists and the like
+        what = ("a ragged nested sequence (its rows have different lengths)"
+                if "inhomogeneous" in str(exc) or "sequence" in str(exc)
+                else f"{type(value).__name__} ({exc})")
+        raise TypeError(f"Argument `{name}` must be an array of shape {shape_doc}, "
+                        f"got {what}.") from None
 
 
 def _as_array(value, name, dtype, shape_doc, ndim):
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"Argument `{name}` must be an array of shape {shape_doc}, "
-                        f"got {type(value).__name__}: {exc}") from None
+    arr = _to_array(value, name, shape_doc)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                    or arr.dtype == np.bool_):
         raise TypeError(f"Argument `{name}` must be a numeric array of shape {shape_doc}, "
@@ -89,7 +113,7 @@ def _as_array(value, name, dtype, shape_doc, ndim):
                          f"got an array of shape {arr.shape}.")
     if np.iscomplexobj(arr):
         raise TypeError(f"Argument `{name}` must be real, got dtype {arr.dtype}.")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return _native(arr, dtype)
 
 
 def _activation_code(activation):
@@ -119,11 +143,7 @@ def _check_weights(kernel, recurrent_kernel, bias, D, dtype):
 
 
 def _check_x(x):
-    try:
-        arr = x if isinstance(x, np.ndarray) else np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError("Argument `x` must be an array of shape (batch, timesteps, "
-                        f"features), got {type(x).__name__}: {exc}") from None
+    arr = _to_array(x, "x", "(batch, timesteps, features)")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) \
             or np.iscomplexobj(arr):
         raise TypeError("Argument `x` must be a real numeric array of shape (batch, "
@@ -151,18 +171,41 @@ def _check_state(value, name, B, H, dtype):
 def _check_mask(mask, B, T):
     if mask is None:
         return None
-    arr = np.asarray(mask)
+    arr = _to_array(mask, "mask", f"{(B, T)} (batch, timesteps)")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                   or arr.dtype == np.bool_):
+        raise TypeError("Argument `mask` must be a boolean array of shape "
+                        f"{(B, T)} (batch, timesteps), got dtype {arr.dtype}.")
     if arr.shape != (B, T):
         raise ValueError(f"Argument `mask` must have shape {(B, T)} (batch, timesteps), "
                          f"got {arr.shape}.")
     return np.ascontiguousarray(arr.astype(bool, copy=False)).view(np.uint8)
 
 
-def _check_sizes(B, T, D, H):
-    if B * T > _INT_MAX or T * max(D, H) > _INT_MAX:
+def _time_chunk(B, T, D, H, itemsize, return_sequences):
+    """Timesteps per kernel call: all T, or with return_sequences=False as many as fit
+    in CHUNK_BYTES of output and of input copy (the last state is all that is kept)."""
+    if return_sequences:
+        return T
+    return max(1, min(T, CHUNK_BYTES // max(1, B * max(D, H) * itemsize)))
+
+
+def _check_sizes(B, T, D, H, chunk=None):
+    """Refuse what the kernel's 32-bit counts cannot hold. The kernel is called on
+    ``chunk`` timesteps at a time (default all T): per call the rows batch*chunk, the
+    leading dimension chunk*max(features, units) and batch*units must be below 2**31;
+    offsets inside the kernel are 64-bit. So a batch of 1 whose timesteps*features
+    passes 2**31 runs when it is chunked (return_sequences=False).
+
+    Raises:
+        ValueError naming `x` when a kernel call would pass these limits.
+    """
+    chunk = T if chunk is None else chunk
+    if B * chunk > _INT_MAX or chunk * max(D, H) > _INT_MAX or B * H > _INT_MAX:
         raise ValueError(f"Argument `x` of shape {(B, T, D)} with {H} units is too large "
-                         "for the kernel (batch*timesteps and timesteps*features must be "
-                         "below 2**31); split it into smaller batches.")
+                         "for the kernel: batch*timesteps, timesteps*max(features, units) "
+                         "and batch*units must be below 2**31 (timesteps per chunk with "
+                         "return_sequences=False); split it into smaller batches.")
 
 
 def _dropout_array(mask, name, B, width, dtype):
@@ -199,7 +242,7 @@ def compile_forward(kernel, recurrent_kernel, bias=None, activation="tanh", go_b
     ``simple_rnn_forward``'s ``positions``).
     """
     dtype = _dtype_of(kernel)
-    D = np.shape(kernel)[0]
+    D = _as_array(kernel, "kernel", dtype, "(features, units)", 2).shape[0]
     kernel, recurrent_kernel, bias, _ = _check_weights(kernel, recurrent_kernel, bias, D, dtype)
     return _kernel.Forward(kernel, recurrent_kernel, bias, _activation_code(activation),
                            _PACKED, bool(go_backwards))
@@ -239,7 +282,8 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     act = _activation_code(activation)
     x, B, T, D = _check_x(x)
     kernel, recurrent_kernel, bias, H = _check_weights(kernel, recurrent_kernel, bias, D, dtype)
-    _check_sizes(B, T, D, H)
+    chunk = _time_chunk(B, T, D, H, np.dtype(dtype).itemsize, return_sequences)
+    _check_sizes(B, T, D, H, chunk)
     state = _check_state(initial_state, "initial_state", B, H, dtype).copy()
     mask8 = _check_mask(mask, B, T)
     prev_out = np.zeros((B, H), dtype) if mask8 is not None else None
@@ -249,13 +293,11 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
 
     packs = dict(kernel_packed=_packed(kernel), rk_packed=_packed(recurrent_kernel),
                  num_threads=get_num_threads())
-    step_bytes = max(1, B * H * np.dtype(dtype).itemsize)
-    chunk = T if return_sequences else max(1, min(T, CHUNK_BYTES // step_bytes))
     reverse = bool(go_backwards)
     last = 0 if reverse else -1  # position of the last step processed
     if chunk == T:
         out = np.empty((B, T, H), dtype)
-        _kernel.forward(np.ascontiguousarray(x, dtype), kernel, recurrent_kernel, bias, mask8,
+        _kernel.forward(_native(x, dtype), kernel, recurrent_kernel, bias, mask8,
                         zero_output, act, rec_drop, out, state, prev_out, work,
                         reverse=reverse, **packs)
         if return_sequences:
@@ -268,7 +310,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
             (i * chunk, min(T, (i + 1) * chunk))
         ms = np.ascontiguousarray(mask8[:, t0:t1]) if mask8 is not None else None
         o = out if t1 - t0 == chunk else np.empty((B, t1 - t0, H), dtype)
-        _kernel.forward(np.ascontiguousarray(x[:, t0:t1], dtype), kernel, recurrent_kernel,
+        _kernel.forward(_native(x[:, t0:t1], dtype), kernel, recurrent_kernel,
                         bias, ms, zero_output, act, rec_drop, o, state, prev_out, work,
                         reverse=reverse, **packs)
     return np.ascontiguousarray(o[:, last]), state
@@ -304,8 +346,9 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     _check_sizes(B, T, D, H)
     flip = bool(go_backwards) and not positions
     if flip:  # to position order, as the kernel keeps them
-        sequences = np.asarray(sequences)[:, ::-1]
-        d_sequences = None if d_sequences is None else np.asarray(d_sequences)[:, ::-1]
+        sequences = _to_array(sequences, "sequences", f"{(B, T, H)}")[:, ::-1]
+        d_sequences = (None if d_sequences is None else
+                       _to_array(d_sequences, "d_sequences", f"{(B, T, H)}")[:, ::-1])
     seq = _as_array(sequences, "sequences", dtype, f"{(B, T, H)}", 3)
     if seq.shape != (B, T, H):
         raise ValueError(f"Argument `sequences` must have shape {(B, T, H)}, got {seq.shape}.")
@@ -321,7 +364,7 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     h0 = None if initial_state is None else _check_state(initial_state, "initial_state",
                                                          B, H, dtype)
     mask8 = _check_mask(mask, B, T)
-    x_in = np.ascontiguousarray(_apply_dropout(x, dropout_mask, B, D, dtype), dtype)
+    x_in = _native(_apply_dropout(x, dropout_mask, B, D, dtype), dtype)
     rec_drop, _ = _recurrent_dropout(recurrent_dropout_mask, B, H, dtype)
 
     dx = np.empty((B, T, D), dtype)

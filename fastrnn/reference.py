@@ -88,7 +88,8 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel,
         t = order[s]
         m = m_all[:, t][:, None]
         gy = dy_carry + (0 if d_sequences is None else d_sequences[:, s])
-        da = np.where(m, gy + dh, 0) * _DACT[activation](fresh[s])
+        # a masked step passes nothing back, whatever its (discarded) activation was
+        da = np.where(m, (gy + dh) * _DACT[activation](fresh[s]), 0)
         dW += x[:, t].T @ da
         dU += (states_before[s] * rd).T @ da
         db += da.sum(axis=0)

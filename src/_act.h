@@ -4,6 +4,7 @@
  * float32 tanh is a branch-free rational approximation (Eigen's), compiled for
  * AVX-512 / AVX2 / baseline and picked at run time (GCC target_clones).
  * float64 uses libm so results agree with NumPy to ~1e-15.
+ * NaN and +-inf propagate as in NumPy (np.tanh, np.maximum(x, 0), 1 / (1 + exp(-x))).
  */
 #ifndef FASTRNN_ACT_H
 #define FASTRNN_ACT_H

@@ -57,7 +57,7 @@ static void tanh_f64(double *x, ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++) {
         double v = x[i];
         double a = fabs(v);
-        a = a < 22.0 ? a : 22.0;  /* tanh(22) rounds to 1 */
+        a = a > 22.0 ? 22.0 : a;  /* tanh(22) rounds to 1; NaN stays NaN */
         /* small: x + x * s P(s) / Q(s), s = x^2 */
         double s = a * a;
         double p = (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s
@@ -89,7 +89,8 @@ static void tanh_f64(double *x, ptrdiff_t n) {
 
 FR_CLONES
 static void relu_f32(float *x, ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    /* max(x, 0) as NumPy's maximum: NaN stays NaN */
+    for (ptrdiff_t i = 0; i < n; i++) x[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 /* sigmoid(x) = (1 + tanh(x / 2)) / 2, through the vectorised tanh */
@@ -111,7 +112,8 @@ static void dact_tanh_f32(const float *y, float *d, ptrdiff_t n) {
 
 FR_CLONES
 static void dact_relu_f32(const float *y, float *d, ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? d[i] : 0.0f;
+    /* d * (y > 0), a product as in NumPy: inf or NaN in d gives NaN where y <= 0 */
+    for (ptrdiff_t i = 0; i < n; i++) d[i] *= y[i] > 0.0f ? 1.0f : 0.0f;
 }
 
 FR_CLONES
@@ -132,7 +134,7 @@ void fr_act_f64(int act, double *x, ptrdiff_t n) {
     ptrdiff_t i;
     switch (act) {
     case FR_TANH: tanh_f64(x, n); break;
-    case FR_RELU: for (i = 0; i < n; i++) x[i] = x[i] > 0.0 ? x[i] : 0.0; break;
+    case FR_RELU: for (i = 0; i < n; i++) x[i] = x[i] < 0.0 ? 0.0 : x[i]; break;
     case FR_SIGMOID: for (i = 0; i < n; i++) x[i] = 1.0 / (1.0 + exp(-x[i])); break;
     default: break;
     }
@@ -151,7 +153,7 @@ void fr_dact_f64(int act, const double *y, double *d, ptrdiff_t n) {
     ptrdiff_t i;
     switch (act) {
     case FR_TANH: for (i = 0; i < n; i++) d[i] *= 1.0 - y[i] * y[i]; break;
-    case FR_RELU: for (i = 0; i < n; i++) d[i] = y[i] > 0.0 ? d[i] : 0.0; break;
+    case FR_RELU: for (i = 0; i < n; i++) d[i] *= y[i] > 0.0 ? 1.0 : 0.0; break;
     case FR_SIGMOID: for (i = 0; i < n; i++) d[i] *= y[i] * (1.0 - y[i]); break;
     default: break;
     }

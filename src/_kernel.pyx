@@ -13,6 +13,7 @@ released. Arrays are in input-time (position) order: with ``reverse``
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
+from cpython.exc cimport PyErr_CheckSignals
 
 cimport numpy as cnp
 import numpy as np
@@ -107,50 +108,44 @@ cdef inline void mm_set(int m, int n, int k, const floating *a, int lda,
         gemm(False, trans_b, m, n, k, <floating>1, a, lda, b, ldb, <floating>0, c, ldc)
 
 
-cdef void rnn_forward(int B, int T, int D, int H,
-                      const floating *x, const floating *kernel,
-                      const floating *recurrent_kernel, const floating *bias,
-                      const unsigned char *mask, bint zero_output, int act, bint reverse,
-                      const floating *rec_drop, const floating *kernel_packed,
-                      const floating *rk_packed,
-                      floating *out, int ldo, floating *state, floating *prev_out,
-                      floating *work) noexcept nogil:
-    """Forward over x (B, T, D) into out (B, T, H). Rows of the batch are independent,
-    so a sub-batch is run by offsetting every per-row pointer.
-
-    ldo: elements between out[b, t] and out[b, t + 1] (H, or more to write into a
-    wider array such as one half of a Bidirectional concatenation).
-
-    kernel_packed, rk_packed: the weights packed for the microkernel, or NULL for BLAS.
-    reverse: process time from the last position to the first (go_backwards); out
-    stays in position order, out[:, t] being the output of the step that read x[:, t].
-
-    rec_drop (B, H) or NULL: recurrent dropout, h_prev * rec_drop feeds the product
-    (through the workspace work (B, H)).
-
-    state (B, H): the initial state on entry, the final state on exit.
-    prev_out (B, H), mask path only: the output before step 0 on entry (Keras
-    starts from zeros), the last output on exit.
-    """
-    cdef Py_ssize_t rows = <Py_ssize_t>B * T
-    cdef Py_ssize_t r, b, s, t, j
-    cdef int ld = T * ldo, ldh
-    cdef floating *o
-    cdef const floating *h_p
-    # out = bias + x @ kernel          (one GEMM over all B*T rows)
+cdef void rnn_project(Py_ssize_t r0, Py_ssize_t r1, int D, int H, const floating *x,
+                      const floating *kernel, const floating *bias,
+                      const floating *kernel_packed, floating *out, int ldo) noexcept nogil:
+    """out[r] = bias + x[r] @ kernel for the rows r0 <= r < r1 of the (B*T, D) input
+    (row r of out starts at out + r * ldo)."""
+    cdef Py_ssize_t r, n = r1 - r0
+    cdef const floating *xr = x + r0 * D
+    cdef floating *o = out + r0 * ldo
+    if n <= 0:
+        return
     if kernel_packed != NULL:
         if floating is float:
-            fr_gemm_packed_set_f32(<int>rows, H, D, x, D, 1, kernel_packed, out, ldo, bias)
+            fr_gemm_packed_set_f32(<int>n, H, D, xr, D, 1, kernel_packed, o, ldo, bias)
         else:
-            fr_gemm_packed_set_f64(<int>rows, H, D, x, D, 1, kernel_packed, out, ldo, bias)
-    else:
-        for r in range(rows):
-            if bias != NULL:
-                memcpy(out + r * ldo, bias, H * sizeof(floating))
-            else:
-                memset(out + r * ldo, 0, H * sizeof(floating))
-        mm_acc(<int>rows, H, D, x, D, NULL, kernel, H, False, out, ldo)
-    for s in range(T):
+            fr_gemm_packed_set_f64(<int>n, H, D, xr, D, 1, kernel_packed, o, ldo, bias)
+        return
+    for r in range(n):
+        if bias != NULL:
+            memcpy(o + r * ldo, bias, H * sizeof(floating))
+        else:
+            memset(o + r * ldo, 0, H * sizeof(floating))
+    mm_acc(<int>n, H, D, xr, D, NULL, kernel, H, False, o, ldo)
+
+
+cdef void rnn_steps(int B, int T, int s0, int s1, int H,
+                    const floating *recurrent_kernel, const floating *rk_packed,
+                    const unsigned char *mask, bint zero_output, int act, bint reverse,
+                    const floating *rec_drop, floating *out, int ldo, floating *state,
+                    floating *prev_out, floating *work) noexcept nogil:
+    """Steps s0 <= s < s1 (processing order) of the recurrence, out already holding the
+    projection (rnn_project). After the last step (s1 == T) state holds the final state.
+    Arguments as rnn_forward's."""
+    cdef Py_ssize_t ld = <Py_ssize_t>T * ldo
+    cdef Py_ssize_t b, s, t, j
+    cdef floating *o
+    cdef const floating *h_p
+    cdef Py_ssize_t ldh
+    for s in range(s0, s1):
         t = T - 1 - s if reverse else s
         o = out + t * ldo
         # o[b] += h_prev[b] @ recurrent_kernel, h_prev read in place from out
@@ -167,7 +162,7 @@ cdef void rnn_forward(int B, int T, int D, int H,
                     work[b * H + j] = h_p[b * ldh + j] * rec_drop[b * H + j]
             h_p = work
             ldh = H
-        mm_acc(B, H, H, h_p, ldh, rk_packed, recurrent_kernel, H, False, o, ld)
+        mm_acc(B, H, H, h_p, <int>ldh, rk_packed, recurrent_kernel, H, False, o, <int>ld)
         # o = act(o)
         if T == 1 and ldo == H:
             act_inplace(act, o, <Py_ssize_t>B * H)
@@ -184,44 +179,74 @@ cdef void rnn_forward(int B, int T, int D, int H,
                     memset(o + b * ld, 0, H * sizeof(floating))
                 else:
                     memcpy(o + b * ld, prev_out + b * H, H * sizeof(floating))
-    if mask == NULL and T > 0:
+    if mask == NULL and s1 == T and T > 0:
         t = 0 if reverse else T - 1
         for b in range(B):
             memcpy(state + b * H, out + b * ld + t * ldo, H * sizeof(floating))
 
 
-cdef void rnn_backward_steps(int B, int T, int H,
+cdef void rnn_forward(int B, int T, int D, int H,
+                      const floating *x, const floating *kernel,
+                      const floating *recurrent_kernel, const floating *bias,
+                      const unsigned char *mask, bint zero_output, int act, bint reverse,
+                      const floating *rec_drop, const floating *kernel_packed,
+                      const floating *rk_packed,
+                      floating *out, int ldo, floating *state, floating *prev_out,
+                      floating *work) noexcept nogil:
+    """Forward over x (B, T, D) into out (B, T, H): rnn_project over all rows, then
+    rnn_steps over all steps. Rows of the batch are independent, so a sub-batch is run
+    by offsetting every per-row pointer.
+
+    ldo: elements between out[b, t] and out[b, t + 1] (H, or more to write into a
+    wider array such as one half of a Bidirectional concatenation).
+
+    kernel_packed, rk_packed: the weights packed for the microkernel, or NULL for BLAS.
+    reverse: process time from the last position to the first (go_backwards); out
+    stays in position order, out[:, t] being the output of the step that read x[:, t].
+
+    rec_drop (B, H) or NULL: recurrent dropout, h_prev * rec_drop feeds the product
+    (through the workspace work (B, H)).
+
+    state (B, H): the initial state on entry, the final state on exit.
+    prev_out (B, H), mask path only: the output before step 0 on entry (Keras
+    starts from zeros), the last output on exit.
+    """
+    # out = bias + x @ kernel          (one GEMM over all B*T rows)
+    rnn_project(0, <Py_ssize_t>B * T, D, H, x, kernel, bias, kernel_packed, out, ldo)
+    rnn_steps(B, T, 0, T, H, recurrent_kernel, rk_packed, mask, zero_output, act, reverse,
+              rec_drop, out, ldo, state, prev_out, work)
+
+
+cdef void rnn_backward_init(int B, int H, const floating *d_last, bint masked,
+                            floating *d_h0, floating *d_carry) noexcept nogil:
+    """Before the reverse time loop: dH = d_last (or zeros); d_carry = 0 (mask path)."""
+    # d_h0 holds dH, the gradient of the state after the current step
+    if d_last != NULL:
+        memcpy(d_h0, d_last, <Py_ssize_t>B * H * sizeof(floating))
+    else:
+        memset(d_h0, 0, <Py_ssize_t>B * H * sizeof(floating))
+    if masked:
+        memset(d_carry, 0, <Py_ssize_t>B * H * sizeof(floating))
+
+
+cdef void rnn_backward_range(int B, int T, int s_lo, int s_hi, int H,
                              const floating *recurrent_kernel, const floating *rkT_packed,
-                             const floating *h0, const floating *out,
-                             const floating *d_out, const floating *d_last,
+                             const floating *out, const floating *d_out,
                              const unsigned char *mask, bint zero_output, int act,
                              bint reverse, const floating *rec_drop, floating *d_h0,
-                             floating *d_pre, floating *h_prev, floating *d_carry,
+                             floating *d_pre, floating *d_carry,
                              floating *d_state_new) noexcept nogil:
-    """The per-step half of BPTT, for a batch (or an independent sub-batch).
-
-    d_out (B, T, H) and d_last (B, H) are the upstream gradients (either may be NULL).
-    Writes d_pre (B, T, H), the gradient of the pre-activations; h_prev (B, T, H), the
-    state each step read (times rec_drop); d_h0 (B, H). rkT_packed: recurrent_kernel.T
-    packed for the microkernel, or NULL for BLAS. Workspaces d_carry, d_state_new (B, H).
-    reverse: the forward ran with reverse; every array stays in position order.
-    """
+    """Steps s_hi - 1 down to s_lo (processing order) of the reverse time loop; see
+    rnn_backward_steps. d_h0 and d_carry carry the loop's state between ranges."""
     cdef Py_ssize_t b, s, t, j, r
-    cdef int ld = T * H
+    cdef Py_ssize_t ld = <Py_ssize_t>T * H
     cdef floating *g
     cdef floating *dh
     cdef floating *target
     cdef const floating *src
     cdef const floating *y
     cdef bint on
-    # d_h0 holds dH, the gradient of the state after the current step
-    if d_last != NULL:
-        memcpy(d_h0, d_last, <Py_ssize_t>B * H * sizeof(floating))
-    else:
-        memset(d_h0, 0, <Py_ssize_t>B * H * sizeof(floating))
-    if mask != NULL:
-        memset(d_carry, 0, <Py_ssize_t>B * H * sizeof(floating))
-    for s in range(T - 1, -1, -1):
+    for s in range(s_hi - 1, s_lo - 1, -1):
         t = T - 1 - s if reverse else s
         for b in range(B):
             g = d_pre + b * ld + t * H
@@ -252,7 +277,8 @@ cdef void rnn_backward_steps(int B, int T, int H,
                         d_carry[b * H + j] = d_carry[b * H + j] + src[j]
         # dH = (g @ recurrent_kernel.T) * rec_drop      (the only product per step)
         target = d_h0 if mask == NULL else d_state_new
-        mm_set(B, H, H, d_pre + t * H, ld, rkT_packed, recurrent_kernel, H, True, target, H)
+        mm_set(B, H, H, d_pre + t * H, <int>ld, rkT_packed, recurrent_kernel, H, True,
+               target, H)
         if mask == NULL:
             if rec_drop != NULL:
                 for r in range(<Py_ssize_t>B * H):
@@ -265,7 +291,15 @@ cdef void rnn_backward_steps(int B, int T, int H,
                             d_h0[b * H + j] = d_state_new[b * H + j] * rec_drop[b * H + j]
                     else:
                         memcpy(d_h0 + b * H, d_state_new + b * H, H * sizeof(floating))
-    # h_prev[b, t] = state before step t (times the recurrent dropout mask)
+
+
+cdef void rnn_backward_hprev(int B, int T, int H, const floating *h0, const floating *out,
+                             const unsigned char *mask, bint reverse,
+                             const floating *rec_drop, floating *h_prev) noexcept nogil:
+    """h_prev[b, t] = state before step t (times the recurrent dropout mask)."""
+    cdef Py_ssize_t b, s, t, j
+    cdef Py_ssize_t ld = <Py_ssize_t>T * H
+    cdef const floating *src
     for b in range(B):
         src = h0 + b * H if h0 != NULL else NULL
         for s in range(T):
@@ -281,54 +315,79 @@ cdef void rnn_backward_steps(int B, int T, int H,
                 src = out + b * ld + t * H
 
 
-cdef void rnn_backward_merge(int B, int T, int D, int H, const floating *x,
+cdef void rnn_backward_steps(int B, int T, int H,
+                             const floating *recurrent_kernel, const floating *rkT_packed,
+                             const floating *h0, const floating *out,
+                             const floating *d_out, const floating *d_last,
+                             const unsigned char *mask, bint zero_output, int act,
+                             bint reverse, const floating *rec_drop, floating *d_h0,
+                             floating *d_pre, floating *h_prev, floating *d_carry,
+                             floating *d_state_new) noexcept nogil:
+    """The per-step half of BPTT, for a batch (or an independent sub-batch).
+
+    d_out (B, T, H) and d_last (B, H) are the upstream gradients (either may be NULL).
+    Writes d_pre (B, T, H), the gradient of the pre-activations; h_prev (B, T, H), the
+    state each step read (times rec_drop); d_h0 (B, H). rkT_packed: recurrent_kernel.T
+    packed for the microkernel, or NULL for BLAS. Workspaces d_carry, d_state_new (B, H).
+    reverse: the forward ran with reverse; every array stays in position order.
+    """
+    rnn_backward_init(B, H, d_last, mask != NULL, d_h0, d_carry)
+    rnn_backward_range(B, T, 0, T, H, recurrent_kernel, rkT_packed, out, d_out, mask,
+                       zero_output, act, reverse, rec_drop, d_h0, d_pre, d_carry,
+                       d_state_new)
+    rnn_backward_hprev(B, T, H, h0, out, mask, reverse, rec_drop, h_prev)
+
+
+cdef void rnn_backward_merge(Py_ssize_t r0, Py_ssize_t r1, int D, int H, const floating *x,
                              const floating *kernel, const floating *d_pre,
                              const floating *h_prev, floating *dx, floating *d_kernel,
                              floating *d_recurrent, floating *d_bias) noexcept nogil:
-    """The merged half of BPTT: three GEMMs over all B*T rows, after the time loop."""
-    cdef Py_ssize_t rows = <Py_ssize_t>B * T
-    cdef Py_ssize_t r, j
-    # d_recurrent = h_prev.T @ d_pre ; d_kernel = x.T @ d_pre ; dx = d_pre @ kernel.T
-    gemm(True, False, H, H, <int>rows, <floating>1, h_prev, H, d_pre, H, <floating>0,
-         d_recurrent, H)
-    gemm(True, False, D, H, <int>rows, <floating>1, x, D, d_pre, H, <floating>0,
-         d_kernel, H)
-    gemm(False, True, <int>rows, D, H, <floating>1, d_pre, H, kernel, H, <floating>0,
-         dx, D)
-    if d_bias != NULL:
-        # d_bias = d_pre.sum(rows)
-        memset(d_bias, 0, H * sizeof(floating))
-        for r in range(rows):
-            for j in range(H):
-                d_bias[j] = d_bias[j] + d_pre[r * H + j]
-
-
-cdef void rnn_backward_merge_packed(int B, int T, int D, int H, const floating *x,
-                                    const floating *kT_packed, const floating *d_pre,
-                                    const floating *h_prev, floating *dp_packed,
-                                    floating *dx, floating *d_kernel,
-                                    floating *d_recurrent, floating *d_bias) noexcept nogil:
-    """rnn_backward_merge on the microkernel, for a batch or sub-batch: d_kernel,
-    d_recurrent and d_bias are overwritten with this sub-batch's sums.
-    kT_packed: pack(kernel, transpose=True); dp_packed: room for pack(d_pre)."""
-    cdef Py_ssize_t rows = <Py_ssize_t>B * T
-    cdef Py_ssize_t r, j
-    if floating is float:
-        fr_pack_f32(False, <int>rows, H, d_pre, H, dp_packed)
-        # d_recurrent = h_prev.T @ d_pre ; d_kernel = x.T @ d_pre ; dx = d_pre @ kernel.T
-        fr_gemm_packed_set_f32(H, H, <int>rows, h_prev, 1, H, dp_packed, d_recurrent, H, NULL)
-        fr_gemm_packed_set_f32(D, H, <int>rows, x, 1, D, dp_packed, d_kernel, H, NULL)
-        fr_gemm_packed_set_f32(<int>rows, D, H, d_pre, H, 1, kT_packed, dx, D, NULL)
-    else:
-        fr_pack_f64(False, <int>rows, H, d_pre, H, dp_packed)
-        fr_gemm_packed_set_f64(H, H, <int>rows, h_prev, 1, H, dp_packed, d_recurrent, H, NULL)
-        fr_gemm_packed_set_f64(D, H, <int>rows, x, 1, D, dp_packed, d_kernel, H, NULL)
-        fr_gemm_packed_set_f64(<int>rows, D, H, d_pre, H, 1, kT_packed, dx, D, NULL)
-    # d_bias = d_pre.sum(rows)
-    memset(d_bias, 0, H * sizeof(floating))
-    for r in range(rows):
+    """The merged half of BPTT over the rows r0 <= r < r1 of the B*T rows, on BLAS:
+    d_kernel, d_recurrent and d_bias accumulate (+=), dx rows are written."""
+    cdef Py_ssize_t n = r1 - r0, r, j
+    if n <= 0:
+        return
+    # d_recurrent += h_prev.T @ d_pre ; d_kernel += x.T @ d_pre ; dx = d_pre @ kernel.T
+    gemm(True, False, H, H, <int>n, <floating>1, h_prev + r0 * H, H, d_pre + r0 * H, H,
+         <floating>1, d_recurrent, H)
+    gemm(True, False, D, H, <int>n, <floating>1, x + r0 * D, D, d_pre + r0 * H, H,
+         <floating>1, d_kernel, H)
+    gemm(False, True, <int>n, D, H, <floating>1, d_pre + r0 * H, H, kernel, H, <floating>0,
+         dx + r0 * D, D)
+    # d_bias += d_pre.sum(rows)
+    for r in range(r0, r1):
         for j in range(H):
             d_bias[j] = d_bias[j] + d_pre[r * H + j]
+
+
+cdef void rnn_backward_merge_packed(Py_ssize_t r0, Py_ssize_t r1, int D, int H,
+                                    const floating *x, const floating *kT_packed,
+                                    const floating *d_pre, const floating *h_prev,
+                                    floating *dp_packed, floating *dx, floating *d_kernel,
+                                    floating *d_recurrent, floating *d_bias) noexcept nogil:
+    """rnn_backward_merge on the microkernel. kT_packed: pack(kernel, transpose=True);
+    dp_packed: room for pack(d_pre[r0:r1])."""
+    cdef Py_ssize_t n = r1 - r0, r, j
+    cdef const floating *hp = h_prev + r0 * H
+    cdef const floating *xp = x + r0 * D
+    cdef const floating *dp = d_pre + r0 * H
+    if n <= 0:
+        return
+    # d_recurrent += h_prev.T @ d_pre ; d_kernel += x.T @ d_pre ; dx = d_pre @ kernel.T
+    if floating is float:
+        fr_pack_f32(False, <int>n, H, dp, H, dp_packed)
+        fr_gemm_packed_f32(H, H, <int>n, hp, 1, H, dp_packed, d_recurrent, H)
+        fr_gemm_packed_f32(D, H, <int>n, xp, 1, D, dp_packed, d_kernel, H)
+        fr_gemm_packed_set_f32(<int>n, D, H, dp, H, 1, kT_packed, dx + r0 * D, D, NULL)
+    else:
+        fr_pack_f64(False, <int>n, H, dp, H, dp_packed)
+        fr_gemm_packed_f64(H, H, <int>n, hp, 1, H, dp_packed, d_recurrent, H)
+        fr_gemm_packed_f64(D, H, <int>n, xp, 1, D, dp_packed, d_kernel, H)
+        fr_gemm_packed_set_f64(<int>n, D, H, dp, H, 1, kT_packed, dx + r0 * D, D, NULL)
+    # d_bias += d_pre.sum(rows)
+    for r in range(n):
+        for j in range(H):
+            d_bias[j] = d_bias[j] + dp[r * H + j]
 
 
 # ---------------------------------------------------------------- Python entry points
@@ -388,6 +447,99 @@ cdef inline int _threads(int requested, int B, long long work) noexcept nogil:
     return requested if requested < B else B
 
 
+# Long calls run in chunks of about this many multiply-adds; between chunks the entry
+# points take the GIL back and run Python's signal handlers (PyErr_CheckSignals), so
+# Ctrl-C raises KeyboardInterrupt within a fraction of a second, not when the call ends.
+# 2**26 is a few ms to a few tens of ms on one core; the check itself costs ~1 us.
+cdef long long CHECK_WORK = 1 << 26
+
+
+def check_work(work=None):
+    """The multiply-adds between two signal checks; set it with an int (tests only).
+    Returns the value in force before the call."""
+    global CHECK_WORK
+    old = CHECK_WORK
+    if work is not None:
+        CHECK_WORK = max(1, int(work))
+    return old
+
+
+cdef inline Py_ssize_t chunk_of(Py_ssize_t n, long long work_per_item) noexcept nogil:
+    """How many of n items (rows, steps) make one chunk of about CHECK_WORK."""
+    cdef long long c = CHECK_WORK // (work_per_item if work_per_item > 0 else 1)
+    if c < 1:
+        c = 1
+    return <Py_ssize_t>c if c < n else n
+
+
+cdef inline Py_ssize_t split(Py_ssize_t r0, Py_ssize_t r1, int i, int nt) noexcept nogil:
+    """Start of slice i of nt even slices of [r0, r1)."""
+    return r0 + <Py_ssize_t>((<long long>(r1 - r0) * i) // nt)
+
+
+cdef int drive_forward(int B, int T, int D, int H, const floating *x,
+                       const floating *kernel, const floating *recurrent_kernel,
+                       const floating *bias, const unsigned char *mask, bint zero_output,
+                       int act, bint reverse, const floating *rec_drop,
+                       const floating *kp, const floating *rp, floating *out, int ldo,
+                       floating *state, floating *prev_out, floating *work,
+                       int nt) except -1:
+    """rnn_forward in chunks -- rows of the projection, then steps -- each run with the
+    GIL released on nt batch slices, Python's signal handlers running between chunks.
+    An exception from a handler (KeyboardInterrupt) leaves out and state part-written."""
+    cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc, ra, rb
+    cdef Py_ssize_t s0 = 0, s1, sc, b0, b1
+    cdef int i
+    cdef unsigned int csr
+    # out = bias + x @ kernel, rows r0:r1 at a time; one chunk is split by batch slices
+    rc = chunk_of(rows, <long long>D * H + H)
+    while r0 < rows:
+        r1 = r0 + rc if rc < rows - r0 else rows
+        if nt == 1:
+            with nogil:
+                csr = fr_ftz_on()
+                rnn_project(r0, r1, D, H, x, kernel, bias, kp, out, ldo)
+                fr_ftz_restore(csr)
+        else:
+            for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+                if rc == rows:
+                    ra = split(0, B, i, nt) * T
+                    rb = split(0, B, i + 1, nt) * T
+                else:
+                    ra = split(r0, r1, i, nt)
+                    rb = split(r0, r1, i + 1, nt)
+                csr = fr_ftz_on()
+                rnn_project(ra, rb, D, H, x, kernel, bias, kp, out, ldo)
+                fr_ftz_restore(csr)
+        PyErr_CheckSignals()
+        r0 = r1
+    # the steps, s0:s1 at a time, each batch slice on its thread
+    sc = chunk_of(T, <long long>B * H * (H + 16))
+    while s0 < T:
+        s1 = s0 + sc if sc < T - s0 else T
+        if nt == 1:
+            with nogil:
+                csr = fr_ftz_on()
+                rnn_steps(B, T, <int>s0, <int>s1, H, recurrent_kernel, rp, mask, zero_output,
+                          act, reverse, rec_drop, out, ldo, state, prev_out, work)
+                fr_ftz_restore(csr)
+        else:
+            for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+                b0 = split(0, B, i, nt)
+                b1 = split(0, B, i + 1, nt)
+                csr = fr_ftz_on()
+                rnn_steps(<int>(b1 - b0), T, <int>s0, <int>s1, H, recurrent_kernel, rp,
+                          mask + b0 * T if mask != NULL else NULL, zero_output, act, reverse,
+                          rec_drop + b0 * H if rec_drop != NULL else NULL,
+                          out + b0 * T * ldo, ldo, state + b0 * H,
+                          prev_out + b0 * H if prev_out != NULL else NULL,
+                          work + b0 * H if work != NULL else NULL)
+                fr_ftz_restore(csr)
+        PyErr_CheckSignals()
+        s0 = s1
+    return 0
+
+
 def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
             const floating[:, ::1] kernel,           # IN  (D, H)
             const floating[:, ::1] recurrent_kernel, # IN  (H, H)
@@ -402,41 +554,135 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
             const floating[::1] kernel_packed=None,  # IN  pack(kernel), or None: BLAS
             const floating[::1] rk_packed=None,      # IN  pack(recurrent_kernel)
             int num_threads=1, bint reverse=False):
-    """Run rnn_forward with the GIL released, on up to num_threads batch slices at once.
-    Shapes are trusted (functional checks)."""
+    """Run rnn_forward with the GIL released (between signal checks), on up to
+    num_threads batch slices at once. Shapes are trusted (functional checks); a batch
+    of 0 does nothing."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
-    cdef const floating *bias_p = &bias[0] if bias is not None else NULL
-    cdef const unsigned char *mask_p = &mask[0, 0] if mask is not None else NULL
-    cdef const floating *drop_p = &rec_drop[0, 0] if rec_drop is not None else NULL
-    cdef floating *prev_p = &prev_out[0, 0] if prev_out is not None else NULL
-    cdef floating *work_p = &work[0, 0] if work is not None else NULL
-    cdef const floating *kp = &kernel_packed[0] if kernel_packed is not None else NULL
-    cdef const floating *rp = &rk_packed[0] if rk_packed is not None else NULL
-    cdef int nt = _threads(num_threads, B, <long long>B * T * H * (D + H))
-    cdef int i, b0, b1
+    if B == 0 or T == 0:
+        return
+    drive_forward(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
+                  &bias[0] if bias is not None else NULL,
+                  &mask[0, 0] if mask is not None else NULL, zero_output, act, reverse,
+                  &rec_drop[0, 0] if rec_drop is not None else NULL,
+                  &kernel_packed[0] if kernel_packed is not None else NULL,
+                  &rk_packed[0] if rk_packed is not None else NULL,
+                  &out[0, 0, 0], H, &state[0, 0],
+                  &prev_out[0, 0] if prev_out is not None else NULL,
+                  &work[0, 0] if work is not None else NULL,
+                  _threads(num_threads, B, <long long>B * T * H * (D + H)))
+
+
+cdef int drive_backward(int B, int T, int D, int H, const floating *x,
+                        const floating *kernel, const floating *recurrent_kernel,
+                        const floating *h0, const floating *out, const floating *d_out,
+                        const floating *d_last, const unsigned char *mask,
+                        bint zero_output, int act, bint reverse, const floating *rec_drop,
+                        floating *dx, floating *d_kernel, floating *d_recurrent,
+                        floating *d_bias, floating *d_h0, floating *d_pre,
+                        floating *h_prev, floating *d_carry, floating *d_state_new,
+                        const floating *rp, const floating *kp, floating *dpp,
+                        floating *part_k, floating *part_r, floating *part_b,
+                        int nt) except -1:
+    """BPTT in chunks -- steps, then h_prev by batch rows, then the merged products by
+    rows -- with the GIL released in each and Python's signal handlers between them.
+
+    rp, kp: recurrent_kernel.T and kernel.T packed, or NULL for BLAS; dpp: room for
+    pack(d_pre). With packed products on nt > 1 threads, part_k (nt, D, H), part_r
+    (nt, H, H) and part_b (nt, H) are zeroed per-thread sums. d_kernel, d_recurrent and
+    d_bias are zeroed first, so a batch of 0 gets zero gradients."""
+    cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc, ra, rb
+    cdef Py_ssize_t s_hi = T, s_lo, sc, b0, b1, bc, c0 = 0, c1
+    cdef Py_ssize_t panel = pack_size(1, H, floating is float), j
+    cdef Py_ssize_t hh = <Py_ssize_t>H * H, dh = <Py_ssize_t>D * H
+    cdef int i
     cdef unsigned int csr
-    if B == 0:
-        return
-    if nt == 1:
+    memset(d_kernel, 0, dh * sizeof(floating))
+    memset(d_recurrent, 0, hh * sizeof(floating))
+    memset(d_bias, 0, H * sizeof(floating))
+    if B == 0 or T == 0:
+        return 0
+    rnn_backward_init(B, H, d_last, mask != NULL, d_h0, d_carry)
+    # the reverse time loop, s_lo:s_hi at a time, each batch slice on its thread
+    sc = chunk_of(T, <long long>B * H * (H + 16))
+    while s_hi > 0:
+        s_lo = s_hi - sc if sc < s_hi else 0
+        if nt == 1:
+            with nogil:
+                csr = fr_ftz_on()
+                rnn_backward_range(B, T, <int>s_lo, <int>s_hi, H, recurrent_kernel, rp, out,
+                                   d_out, mask, zero_output, act, reverse, rec_drop, d_h0,
+                                   d_pre, d_carry, d_state_new)
+                fr_ftz_restore(csr)
+        else:
+            for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+                b0 = split(0, B, i, nt)
+                b1 = split(0, B, i + 1, nt)
+                csr = fr_ftz_on()
+                rnn_backward_range(<int>(b1 - b0), T, <int>s_lo, <int>s_hi, H,
+                                   recurrent_kernel, rp, out + b0 * T * H,
+                                   d_out + b0 * T * H if d_out != NULL else NULL,
+                                   mask + b0 * T if mask != NULL else NULL, zero_output,
+                                   act, reverse,
+                                   rec_drop + b0 * H if rec_drop != NULL else NULL,
+                                   d_h0 + b0 * H, d_pre + b0 * T * H, d_carry + b0 * H,
+                                   d_state_new + b0 * H)
+                fr_ftz_restore(csr)
+        PyErr_CheckSignals()
+        s_hi = s_lo
+    # h_prev, batch rows c0:c1 at a time (memory-bound copies)
+    bc = chunk_of(B, <long long>T * H)
+    while c0 < B:
+        c1 = c0 + bc if bc < B - c0 else B
         with nogil:
-            csr = fr_ftz_on()
-            rnn_forward(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
-                        bias_p, mask_p, zero_output, act, reverse, drop_p, kp, rp,
-                        &out[0, 0, 0], H,
-                        &state[0, 0], prev_p, work_p)
-            fr_ftz_restore(csr)
-        return
-    for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-        b0 = <int>((<long long>i * B) // nt)
-        b1 = <int>((<long long>(i + 1) * B) // nt)
-        csr = fr_ftz_on()
-        rnn_forward(b1 - b0, T, D, H, &x[b0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
-                    bias_p, mask_p + b0 * T if mask_p != NULL else NULL, zero_output, act,
-                    reverse, drop_p + b0 * H if drop_p != NULL else NULL, kp, rp,
-                    &out[b0, 0, 0], H,
-                    &state[b0, 0], prev_p + b0 * H if prev_p != NULL else NULL,
-                    work_p + b0 * H if work_p != NULL else NULL)
-        fr_ftz_restore(csr)
+            rnn_backward_hprev(<int>(c1 - c0), T, H, h0 + c0 * H if h0 != NULL else NULL,
+                               out + c0 * T * H, mask + c0 * T if mask != NULL else NULL,
+                               reverse, rec_drop + c0 * H if rec_drop != NULL else NULL,
+                               h_prev + c0 * T * H)
+        PyErr_CheckSignals()
+        c0 = c1
+    # the merged products, rows r0:r1 at a time
+    rc = chunk_of(rows, <long long>H * (H + 2 * D))
+    while r0 < rows:
+        r1 = r0 + rc if rc < rows - r0 else rows
+        if kp == NULL:
+            with nogil:
+                csr = fr_ftz_on()
+                rnn_backward_merge(r0, r1, D, H, x, kernel, d_pre, h_prev, dx, d_kernel,
+                                   d_recurrent, d_bias)
+                fr_ftz_restore(csr)
+        elif nt == 1:
+            with nogil:
+                csr = fr_ftz_on()
+                rnn_backward_merge_packed(r0, r1, D, H, x, kp, d_pre, h_prev,
+                                          dpp + r0 * panel, dx, d_kernel, d_recurrent,
+                                          d_bias)
+                fr_ftz_restore(csr)
+        else:
+            for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+                if rc == rows:
+                    ra = split(0, B, i, nt) * T
+                    rb = split(0, B, i + 1, nt) * T
+                else:
+                    ra = split(r0, r1, i, nt)
+                    rb = split(r0, r1, i + 1, nt)
+                csr = fr_ftz_on()
+                rnn_backward_merge_packed(ra, rb, D, H, x, kp, d_pre, h_prev,
+                                          dpp + ra * panel, dx, part_k + i * dh,
+                                          part_r + i * hh, part_b + <Py_ssize_t>i * H)
+                fr_ftz_restore(csr)
+        PyErr_CheckSignals()
+        r0 = r1
+    if kp != NULL and nt > 1:
+        with nogil:
+            # the slices' sums
+            for i in range(nt):
+                for j in range(hh):
+                    d_recurrent[j] = d_recurrent[j] + part_r[i * hh + j]
+                for j in range(dh):
+                    d_kernel[j] = d_kernel[j] + part_k[i * dh + j]
+                for j in range(H):
+                    d_bias[j] = d_bias[j] + part_b[<Py_ssize_t>i * H + j]
+    return 0
 
 
 def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
@@ -461,101 +707,51 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
              bint packed=False,
              int num_threads=1, bint reverse=False,
              floating[::1] dp_work=None):             # WORK room for pack(d_pre), or None
-    """Run BPTT with the GIL released. With packed, each of up to num_threads batch
-    slices runs its time loop and its share of the merged products on the microkernel,
-    and the slices' weight gradients are summed; otherwise the time loop runs on the
-    slices and the merged products on BLAS. Shapes are trusted (functional checks)."""
+    """Run BPTT with the GIL released (between signal checks). Each of up to
+    num_threads batch slices runs its time loop; with packed, the merged products run
+    on the microkernel split over the same threads (their weight gradients summed),
+    otherwise on BLAS. Shapes are trusted (functional checks). A batch of 0 gives zero
+    weight gradients."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
-    cdef const floating *h0_p = &h0[0, 0] if h0 is not None else NULL
-    cdef const floating *dout_p = &d_out[0, 0, 0] if d_out is not None else NULL
-    cdef const floating *dlast_p = &d_last[0, 0] if d_last is not None else NULL
-    cdef const unsigned char *mask_p = &mask[0, 0] if mask is not None else NULL
-    cdef const floating *drop_p = &rec_drop[0, 0] if rec_drop is not None else NULL
     cdef int nt = _threads(num_threads, B, <long long>B * T * H * H)
-    cdef int i, b0, b1
-    cdef Py_ssize_t j, hh = <Py_ssize_t>H * H, dh = <Py_ssize_t>D * H, panel_rows
-    cdef unsigned int csr
-    cdef floating[:, :, ::1] part_r
-    cdef floating[:, :, ::1] part_k
-    cdef floating[:, ::1] part_b
-    cdef floating[::1] rkT_p
-    cdef floating[::1] kT_p
-    cdef floating[::1] dp_p
-    cdef const floating *rp = NULL
-    cdef const floating *kp = NULL
-    cdef floating *dpp = NULL
-    if B == 0:
+    cdef Py_ssize_t need
+    cdef floating[::1] rkT_p = None
+    cdef floating[::1] kT_p = None
+    cdef floating[::1] dp_p = None
+    cdef floating[:, :, ::1] part_r = None
+    cdef floating[:, :, ::1] part_k = None
+    cdef floating[:, ::1] part_b = None
+    if B == 0 or T == 0:
+        # nothing flows back: zero weight gradients
+        memset(&d_kernel[0, 0], 0, <Py_ssize_t>D * H * sizeof(floating))
+        memset(&d_recurrent[0, 0], 0, <Py_ssize_t>H * H * sizeof(floating))
+        memset(&d_bias[0], 0, H * sizeof(floating))
         return
     dt = np.float32 if floating is float else np.float64
     if packed:
         rkT_p = pack(recurrent_kernel, True)
         kT_p = pack(kernel, True)
         # each slice packs its rows of d_pre: room for B*T rows of ceil(H / NR) panels
-        if dp_work is not None and dp_work.shape[0] >= pack_size(B * T, H, sizeof(floating) == 4):
-            dp_p = dp_work
-        else:
-            dp_p = np.empty(pack_size(B * T, H, sizeof(floating) == 4), dt)
-        rp = &rkT_p[0]
-        kp = &kT_p[0]
-        dpp = &dp_p[0]
-        part_r = np.empty((nt, H, H), dt) if nt > 1 else None
-        part_k = np.empty((nt, D, H), dt) if nt > 1 else None
-        part_b = np.empty((nt, H), dt) if nt > 1 else None
-    panel_rows = pack_size(1, H, floating is float)  # packed size of one row
-    if nt == 1:
-        with nogil:
-            csr = fr_ftz_on()
-            rnn_backward_steps(B, T, H, &recurrent_kernel[0, 0], rp, h0_p, &out[0, 0, 0],
-                               dout_p, dlast_p, mask_p, zero_output, act, reverse, drop_p,
-                               &d_h0[0, 0], &d_pre[0, 0, 0], &h_prev[0, 0, 0],
-                               &d_carry[0, 0], &d_state_new[0, 0])
-            if packed:
-                rnn_backward_merge_packed(B, T, D, H, &x[0, 0, 0], kp, &d_pre[0, 0, 0],
-                                          &h_prev[0, 0, 0], dpp, &dx[0, 0, 0],
-                                          &d_kernel[0, 0], &d_recurrent[0, 0], &d_bias[0])
-            else:
-                rnn_backward_merge(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &d_pre[0, 0, 0],
-                                   &h_prev[0, 0, 0], &dx[0, 0, 0], &d_kernel[0, 0],
-                                   &d_recurrent[0, 0], &d_bias[0])
-            fr_ftz_restore(csr)
-        return
-    for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-        b0 = <int>((<long long>i * B) // nt)
-        b1 = <int>((<long long>(i + 1) * B) // nt)
-        csr = fr_ftz_on()
-        rnn_backward_steps(b1 - b0, T, H, &recurrent_kernel[0, 0], rp,
-                           h0_p + b0 * H if h0_p != NULL else NULL, &out[b0, 0, 0],
-                           dout_p + <Py_ssize_t>b0 * T * H if dout_p != NULL else NULL,
-                           dlast_p + b0 * H if dlast_p != NULL else NULL,
-                           mask_p + b0 * T if mask_p != NULL else NULL, zero_output,
-                           act, reverse, drop_p + b0 * H if drop_p != NULL else NULL,
-                           &d_h0[b0, 0], &d_pre[b0, 0, 0], &h_prev[b0, 0, 0],
-                           &d_carry[b0, 0], &d_state_new[b0, 0])
-        if packed:
-            rnn_backward_merge_packed(b1 - b0, T, D, H, &x[b0, 0, 0], kp, &d_pre[b0, 0, 0],
-                                      &h_prev[b0, 0, 0], dpp + b0 * T * panel_rows,
-                                      &dx[b0, 0, 0], &part_k[i, 0, 0], &part_r[i, 0, 0],
-                                      &part_b[i, 0])
-        fr_ftz_restore(csr)
-    with nogil:
-        if packed:
-            # the slices' sums
-            memcpy(&d_recurrent[0, 0], &part_r[0, 0, 0], hh * sizeof(floating))
-            memcpy(&d_kernel[0, 0], &part_k[0, 0, 0], dh * sizeof(floating))
-            memcpy(&d_bias[0], &part_b[0, 0], H * sizeof(floating))
-            for i in range(1, nt):
-                for j in range(hh):
-                    (&d_recurrent[0, 0])[j] += (&part_r[i, 0, 0])[j]
-                for j in range(dh):
-                    (&d_kernel[0, 0])[j] += (&part_k[i, 0, 0])[j]
-                for j in range(H):
-                    d_bias[j] += part_b[i, j]
-        else:
-            csr = fr_ftz_on()
-            rnn_backward_merge(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &d_pre[0, 0, 0],
-                               &h_prev[0, 0, 0], &dx[0, 0, 0], &d_kernel[0, 0],
-                               &d_recurrent[0, 0], &d_bias[0])
-            fr_ftz_restore(csr)
+        need = pack_size(<Py_ssize_t>B * T, H, floating is float)
+        dp_p = dp_work if dp_work is not None and dp_work.shape[0] >= need else np.empty(need, dt)
+        if nt > 1:
+            part_r = np.zeros((nt, H, H), dt)
+            part_k = np.zeros((nt, D, H), dt)
+            part_b = np.zeros((nt, H), dt)
+    drive_backward(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
+                   &h0[0, 0] if h0 is not None else NULL, &out[0, 0, 0],
+                   &d_out[0, 0, 0] if d_out is not None else NULL,
+                   &d_last[0, 0] if d_last is not None else NULL,
+                   &mask[0, 0] if mask is not None else NULL, zero_output, act, reverse,
+                   &rec_drop[0, 0] if rec_drop is not None else NULL,
+                   &dx[0, 0, 0], &d_kernel[0, 0], &d_recurrent[0, 0], &d_bias[0],
+                   &d_h0[0, 0], &d_pre[0, 0, 0], &h_prev[0, 0, 0], &d_carry[0, 0],
+                   &d_state_new[0, 0],
+                   &rkT_p[0] if packed else NULL, &kT_p[0] if packed else NULL,
+                   &dp_p[0] if packed else NULL,
+                   &part_k[0, 0, 0] if part_k is not None else NULL,
+                   &part_r[0, 0, 0] if part_r is not None else NULL,
+                   &part_b[0, 0] if part_b is not None else NULL, nt)
 
 
 cdef Py_ssize_t pack_size(Py_ssize_t k, Py_ssize_t n, bint single) noexcept nogil:
@@ -566,14 +762,16 @@ cdef Py_ssize_t pack_size(Py_ssize_t k, Py_ssize_t n, bint single) noexcept nogi
 
 cdef class Forward:
     """A lean forward for one set of weights, for the common call: no mask, no initial
-    state, no dropout, x already C-contiguous in the weights' dtype.
+    state, no dropout, x already a C-contiguous, aligned, native-byte-order array of
+    the weights' dtype.
 
     Holds references to the weight arrays (so in-place updates are seen) and packs
     them into its own buffers on every call, which costs little next to the product.
     With reverse (go_backwards) time runs backwards and sequences stay in position order.
     Calling it returns (sequences (B, T, H), last_state (B, H)), or None when x does
-    not qualify (or the output would pass max_bytes) and the caller must take the
-    general path (fastrnn.functional).
+    not qualify (another dtype, byte order or layout, an empty batch, or sizes past the
+    kernel's 32-bit limits; or the output would pass max_bytes) and the caller must take
+    the general path (fastrnn.functional).
     """
     cdef cnp.ndarray kernel, recurrent_kernel, bias, kp, rp
     cdef int D, H, act, typenum
@@ -581,9 +779,12 @@ cdef class Forward:
 
     def __init__(self, cnp.ndarray kernel, cnp.ndarray recurrent_kernel, bias, int act,
                  bint packed, bint reverse=False):
-        if not (cnp.PyArray_IS_C_CONTIGUOUS(kernel) and
-                cnp.PyArray_IS_C_CONTIGUOUS(recurrent_kernel)):
-            raise ValueError("weights must be C-contiguous")
+        for w in (kernel, recurrent_kernel, bias):
+            if w is not None and not (cnp.PyArray_IS_C_CONTIGUOUS(w) and
+                                      cnp.PyArray_ISBEHAVED_RO(w) and
+                                      cnp.PyArray_TYPE(w) == cnp.PyArray_TYPE(kernel)):
+                raise ValueError("weights must be C-contiguous, aligned, native-byte-order "
+                                 "arrays of one dtype")
         self.typenum = cnp.PyArray_TYPE(kernel)
         if self.typenum not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
             raise ValueError("weights must be float32 or float64")
@@ -606,22 +807,25 @@ cdef class Forward:
         cdef cnp.ndarray xa, oa
         cdef cnp.npy_intp dims[3]
         cdef Py_ssize_t item, ldo
+        cdef long long B, T, big = 2**31 - 1
         if type(x) is not np.ndarray:
             return None
         xa = <cnp.ndarray>x
+        # ISBEHAVED_RO: aligned and in native byte order ('>f4' is NPY_FLOAT32 too)
         if (cnp.PyArray_NDIM(xa) != 3 or cnp.PyArray_TYPE(xa) != self.typenum or
-                not cnp.PyArray_IS_C_CONTIGUOUS(xa) or xa.shape[2] != self.D or
-                xa.shape[0] < 1 or xa.shape[1] < 1 or
-                xa.shape[0] * xa.shape[1] > 2**31 - 1 or
-                xa.shape[1] * max(self.D, self.H) > 2**31 - 1):
+                not cnp.PyArray_IS_C_CONTIGUOUS(xa) or not cnp.PyArray_ISBEHAVED_RO(xa) or
+                xa.shape[2] != self.D or xa.shape[0] < 1 or xa.shape[1] < 1):
             return None
-        if max_bytes >= 0 and (<long long>xa.shape[0] * xa.shape[1] * self.H *
-                               cnp.PyArray_ITEMSIZE(xa) > max_bytes):
+        B = xa.shape[0]
+        T = xa.shape[1]
+        if B * T > big or T * max(self.D, self.H) > big or B * self.H > big:
             return None
-        dims[0] = xa.shape[0]
-        dims[1] = xa.shape[1]
-        dims[2] = self.H
         item = cnp.PyArray_ITEMSIZE(xa)
+        if max_bytes >= 0 and B * T * self.H * item > max_bytes:
+            return None
+        dims[0] = B
+        dims[1] = T
+        dims[2] = self.H
         if out is None:
             out = cnp.PyArray_EMPTY(3, dims, self.typenum, 0)
             ldo = self.H
@@ -631,11 +835,11 @@ cdef class Forward:
             oa = <cnp.ndarray>out
             if (cnp.PyArray_NDIM(oa) != 3 or cnp.PyArray_TYPE(oa) != self.typenum or
                     oa.shape[0] != dims[0] or oa.shape[1] != dims[1] or
-                    oa.shape[2] != self.H or not cnp.PyArray_ISWRITEABLE(oa) or
-                    not cnp.PyArray_ISALIGNED(oa) or oa.strides[2] != item or
+                    oa.shape[2] != self.H or not cnp.PyArray_ISBEHAVED(oa) or
+                    oa.strides[2] != item or
                     oa.strides[1] % item != 0 or oa.strides[1] < self.H * item or
                     oa.strides[0] != dims[1] * oa.strides[1] or
-                    dims[1] * (oa.strides[1] // item) > 2**31 - 1):
+                    T * (oa.strides[1] // item) > big):
                 return None
             ldo = oa.strides[1] // item
         dims[1] = self.H
@@ -643,8 +847,8 @@ cdef class Forward:
         self._run(xa, out, <int>ldo, state, num_threads)
         return out, state
 
-    cdef void _run(self, cnp.ndarray x, cnp.ndarray out, int ldo, cnp.ndarray state,
-                   int num_threads) noexcept:
+    cdef int _run(self, cnp.ndarray x, cnp.ndarray out, int ldo, cnp.ndarray state,
+                  int num_threads) except -1:
         cdef int B = x.shape[0], T = x.shape[1]
         cdef void *b = NULL
         cdef void *kp = NULL
@@ -656,53 +860,39 @@ cdef class Forward:
             kp = cnp.PyArray_DATA(self.kp)
             rp = cnp.PyArray_DATA(self.rp)
         if self.typenum == cnp.NPY_FLOAT32:
-            with nogil:
-                lean_forward(<const float *>cnp.PyArray_DATA(x),
-                             <const float *>cnp.PyArray_DATA(self.kernel),
-                             <const float *>cnp.PyArray_DATA(self.recurrent_kernel),
-                             <const float *>b, <float *>kp, <float *>rp,
-                             <float *>cnp.PyArray_DATA(out), ldo,
-                             <float *>cnp.PyArray_DATA(state),
-                             B, T, self.D, self.H, self.act, self.reverse, nt)
+            lean_forward(<const float *>cnp.PyArray_DATA(x),
+                         <const float *>cnp.PyArray_DATA(self.kernel),
+                         <const float *>cnp.PyArray_DATA(self.recurrent_kernel),
+                         <const float *>b, <float *>kp, <float *>rp,
+                         <float *>cnp.PyArray_DATA(out), ldo,
+                         <float *>cnp.PyArray_DATA(state),
+                         B, T, self.D, self.H, self.act, self.reverse, nt)
         else:
-            with nogil:
-                lean_forward(<const double *>cnp.PyArray_DATA(x),
-                             <const double *>cnp.PyArray_DATA(self.kernel),
-                             <const double *>cnp.PyArray_DATA(self.recurrent_kernel),
-                             <const double *>b, <double *>kp, <double *>rp,
-                             <double *>cnp.PyArray_DATA(out), ldo,
-                             <double *>cnp.PyArray_DATA(state),
-                             B, T, self.D, self.H, self.act, self.reverse, nt)
+            lean_forward(<const double *>cnp.PyArray_DATA(x),
+                         <const double *>cnp.PyArray_DATA(self.kernel),
+                         <const double *>cnp.PyArray_DATA(self.recurrent_kernel),
+                         <const double *>b, <double *>kp, <double *>rp,
+                         <double *>cnp.PyArray_DATA(out), ldo,
+                         <double *>cnp.PyArray_DATA(state),
+                         B, T, self.D, self.H, self.act, self.reverse, nt)
+        return 0
 
 
-cdef void lean_forward(const floating *xp, const floating *w, const floating *u,
-                       const floating *b, floating *kp, floating *rp, floating *o,
-                       int ldo, floating *st, int B, int T, int D, int H, int act,
-                       bint reverse, int nt) noexcept nogil:
-    """Pack the weights (when kp is given) and run rnn_forward on nt batch slices."""
-    cdef int i, b0, b1
-    cdef unsigned int csr
+cdef int lean_forward(const floating *xp, const floating *w, const floating *u,
+                      const floating *b, floating *kp, floating *rp, floating *o,
+                      int ldo, floating *st, int B, int T, int D, int H, int act,
+                      bint reverse, int nt) except -1:
+    """Pack the weights (when kp is given) and run drive_forward on nt batch slices."""
     if kp != NULL:
-        if floating is float:
-            fr_pack_f32(False, D, H, w, H, kp)
-            fr_pack_f32(False, H, H, u, H, rp)
-        else:
-            fr_pack_f64(False, D, H, w, H, kp)
-            fr_pack_f64(False, H, H, u, H, rp)
-    if nt == 1:
-        csr = fr_ftz_on()
-        rnn_forward(B, T, D, H, xp, w, u, b, NULL, False, act, reverse, NULL, kp, rp, o, ldo,
-                    st, NULL, NULL)
-        fr_ftz_restore(csr)
-        return
-    for i in prange(nt, num_threads=nt, schedule="static", chunksize=1):
-        b0 = <int>((<long long>i * B) // nt)
-        b1 = <int>((<long long>(i + 1) * B) // nt)
-        csr = fr_ftz_on()
-        rnn_forward(b1 - b0, T, D, H, xp + <Py_ssize_t>b0 * T * D, w, u, b, NULL, False,
-                    act, reverse, NULL, kp, rp, o + <Py_ssize_t>b0 * T * ldo, ldo,
-                    st + <Py_ssize_t>b0 * H, NULL, NULL)
-        fr_ftz_restore(csr)
+        with nogil:
+            if floating is float:
+                fr_pack_f32(False, D, H, w, H, kp)
+                fr_pack_f32(False, H, H, u, H, rp)
+            else:
+                fr_pack_f64(False, D, H, w, H, kp)
+                fr_pack_f64(False, H, H, u, H, rp)
+    return drive_forward(B, T, D, H, xp, w, u, b, NULL, False, act, reverse, NULL, kp, rp,
+                         o, ldo, st, NULL, NULL, nt)
 
 
 def compiled():
