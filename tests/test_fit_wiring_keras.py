@@ -163,3 +163,20 @@ def test_callbacks_in_a_real_fit_match_keras(name, tmp_path):
         for g, w in zip(got[1:], want[1:]):
             np.testing.assert_allclose([float(v) for v in g.split(",")],
                                        [float(v) for v in w.split(",")], rtol=1e-4)
+
+
+EMBED = sorted(p.stem for p in FIXTURES.glob("tool_embed_*.npz"))
+
+
+@pytest.mark.parametrize("name", EMBED)
+def test_sparse_embedding_updates_match_keras(name):
+    """Repeated tokens and rows never looked up: Keras's TensorFlow-backend sparse updates."""
+    spec, arrays = load(FIXTURES / f"{name}.npz")
+    model = _model(spec, dict(arrays, x=arrays["x_step0"]))
+    for step in range(spec["train"]["steps"]):
+        returned = model.train_on_batch(arrays[f"x_step{step}"], arrays[f"y_step{step}"])
+        np.testing.assert_allclose(np.atleast_1d(returned), arrays["returns"][step],
+                                   rtol=TOL, atol=TOL, err_msg=f"loss of step {step}")
+        _check_weights(model, arrays, f"step{step}_")
+    never = spec["never_used_rows"]
+    np.testing.assert_array_equal(model.get_weights()[0][never], arrays["weights_0"][never])
