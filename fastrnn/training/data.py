@@ -20,7 +20,8 @@ import numpy as np
 
 from .. import _validation as V
 
-__all__ = ["EpochIterator", "is_batch_source", "standardize_sample_weights", "RAN_OUT"]
+__all__ = ["RAN_OUT", "EpochIterator", "check_steps", "is_batch_source",
+           "standardize_sample_weights"]
 
 RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset "
            "or generator can generate at least `steps_per_epoch * epochs` batches.")
@@ -284,6 +285,4 @@ class EpochIterator:
     def _ran_out(self):
         self.ran_out = True
         self._it = None
-        if self.kind == "generator":
-            self._it = None
         warnings.warn(RAN_OUT, UserWarning, stacklevel=4)

@@ -47,10 +47,12 @@ def _validation_iterator(model, validation_data, batch_size, steps):
         return EpochIterator(model, validation_data, batch_size=batch_size, steps=steps,
                              what="fit", argument="validation_data")
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        got = type(validation_data).__name__
+        if isinstance(validation_data, (tuple, list)):
+            got += f" of {len(validation_data)}"
         raise ValueError("Argument `validation_data` of `fit` must be a tuple (x_val, y_val) "
                          "or (x_val, y_val, val_sample_weight), a generator or a PyDataset, "
-                         f"got {type(validation_data).__name__}"
-                         f"{f' of {len(validation_data)}' if isinstance(validation_data, (tuple, list)) else ''}.")  # noqa: E501
+                         f"got a {got}.")
     x, y = validation_data[:2]
     sw = validation_data[2] if len(validation_data) == 3 else None
     return EpochIterator(model, x, y, sw, batch_size=batch_size, steps=steps, what="fit",

@@ -19,7 +19,6 @@ from ..models.graph import run_graph
 from .loops import Loops
 from .penalties import activity_penalty, apply_constraints, check_nested_activity, \
     weight_penalty
-from .progbar import Progbar
 from .tape import Tape
 
 __all__ = ["Trainer"]
@@ -398,8 +397,7 @@ class Trainer(Loops):
         active = any(getattr(node.layer, "activity_regularizer", None) is not None
                      for node in self._nodes)
         values = {} if active else None
-        if training:
-            check_nested_activity(self)
+        check_nested_activity(self)
         outs, masks, contexts = run_graph(self._nodes, self.inputs, self.outputs, xs,
                                           training=training, tape=tape, ctx_for=out_ids,
                                           values=values)
