@@ -200,3 +200,60 @@ def test_regularizers_round_trip_through_model_config():
     assert isinstance(dense.kernel_constraint, constraints.NonNeg)
     assert dense.activity_regularizer.l2 == 0.01
     assert len(clone.weight_regularizers()) == 3 and len(clone.weight_constraints()) == 3
+
+
+def test_sample_weights_per_output_and_class_weight_on_batch(rng):
+    from fastrnn import Input
+    from fastrnn.layers import Dense, SimpleRNN
+    from fastrnn.models import Model
+    inp = Input((4, 2))
+    h = SimpleRNN(3)(inp)
+    model = Model(inp, [Dense(1, name="a")(h), Dense(2, activation="softmax", name="b")(h)])
+    model.compile(optimizer="sgd", loss=["mse", "categorical_crossentropy"])
+    x = rng.uniform(-1, 1, (5, 4, 2)).astype("float32")
+    ya = rng.uniform(-1, 1, (5, 1)).astype("float32")
+    yb = np.eye(2, dtype="float32")[rng.integers(0, 2, 5)]
+    w = np.array([0.0, 1.0, 2.0, 0.5, 1.0], "float32")
+    pa, pb = model.predict(x, verbose=0)
+    la = np.mean((pa - ya)[:, 0] ** 2 * w)
+    lb = np.mean(-np.sum(yb * np.log(pb), axis=-1))
+    got = model.evaluate(x, [ya, yb], sample_weight={"a": w}, verbose=0, return_dict=True)
+    np.testing.assert_allclose([got["a_loss"], got["b_loss"], got["loss"]],
+                               [la, lb, la + lb], rtol=1e-5)
+    with pytest.raises(ValueError, match="`sample_weight`.*outputs"):
+        model.evaluate(x, [ya, yb], sample_weight={"c": w}, verbose=0)
+    with pytest.raises(ValueError, match="class_weight.*single output"):
+        model.train_on_batch(x, [ya, yb], class_weight={0: 1.0})
+
+
+def test_pydataset_with_steps_carries_on_across_epochs(rng):
+    from fastrnn import Input
+    from fastrnn.layers import Dense
+    from fastrnn.models import Sequential
+    from fastrnn.utils import PyDataset
+    seen = []
+
+    class Batches(PyDataset):
+        ended = 0
+
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            seen.append(i)
+            return np.full((2, 2), i, "float32"), np.zeros((2, 1), "float32")
+
+        def on_epoch_end(self):
+            self.ended += 1
+
+    model = Sequential([Input((2,)), Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    ds = Batches()
+    with pytest.warns(UserWarning, match="ran out of data"):
+        hist = model.fit(ds, epochs=3, steps_per_epoch=2, shuffle=False, verbose=0)
+    assert seen == [0, 1, 2, 0, 1]  # Keras 3's epoch iterator: [0, 1], [2], [0, 1]
+    assert hist.epoch == [0, 1, 2]
+    assert ds.ended == 3
+    seen.clear()
+    model.fit(ds, epochs=2, shuffle=True, verbose=0)
+    assert sorted(seen[:3]) == [0, 1, 2] and sorted(seen[3:]) == [0, 1, 2]

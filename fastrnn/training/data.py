@@ -3,8 +3,9 @@ with Keras 3's epoch rules (keras/src/trainers/epoch_iterator.py):
 
 - ``steps`` (``steps_per_epoch`` / ``validation_steps`` / ``steps``) given: an epoch takes
   that many batches and the iterator carries on across epochs; a source with a known
-  number of batches starts again once it is used up. A generator that runs out warns with
-  Keras's message and training stops after that epoch.
+  number of batches ends the epoch early (with Keras's warning) when it is used up and
+  starts again at the next one (3 batches, 2 steps: epochs of [0, 1], [2], [0, 1]). A
+  generator that runs out warns with Keras's message and training stops after that epoch.
 - no ``steps``: an epoch is one pass (``ceil(n / batch_size)`` slices of arrays,
   ``len(dataset)`` batches of a ``PyDataset``, a generator until it is exhausted).
 - a ``PyDataset``'s ``on_epoch_end()`` is called after every epoch; with ``shuffle=True``
@@ -255,6 +256,8 @@ class EpochIterator:
                 self._it, self._seen = self._new_iter(), 0
             for _ in range(n):
                 if self.num_batches and self._seen >= self.num_batches:
+                    if self.steps:  # Keras warns, and the epoch ends short
+                        warnings.warn(RAN_OUT, UserWarning, stacklevel=3)
                     break
                 self._seen += 1
                 try:
