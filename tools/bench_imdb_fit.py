@@ -1,6 +1,9 @@
-"""Timing script (not a test): One IMDB-sized fit epoch: Embedding(10000, 32) -> SimpleRNN(32) -> Dense(1, sigmoid),
-RMSprop, binary crossentropy, batch 128, T=500, 5,000 random sequences, validation_split=0.2."""
+"""Timing script (not a test) for issue 9's note: one IMDB-sized fit epoch,
+Embedding(10000, 32) -> SimpleRNN(32) -> Dense(1, sigmoid), RMSprop, binary crossentropy,
+batch 128, T=500, 5,000 random sequences, validation_split=0.2.
+
 Run: PYTHONPATH=$PWD python tools/bench_imdb_fit.py [profile]
+"""
 import sys
 import time
 
