@@ -159,8 +159,9 @@ def test_bidirectional_concat_matches_two_references(rng):
     (dict(units=3, kernel_initializer="nope"), ValueError, "`kernel_initializer`"),
     (dict(units=3, dropout=1.5), ValueError, "`dropout`"),
     (dict(units=3, dtype="int8"), ValueError, "`dtype`"),
-    (dict(units=3, kernel_regularizer="l2"), NotImplementedError, "kernel_regularizer"),
-    (dict(units=3, recurrent_constraint="max_norm"), NotImplementedError, "recurrent_constr"),
+    (dict(units=3, kernel_regularizer="l3"), ValueError, "kernel_regularizer"),
+    (dict(units=3, recurrent_constraint="maxnorm2"), ValueError, "recurrent_constr"),
+    (dict(units=3, embeddings_regularizer="l2"), TypeError, "embeddings_regularizer"),
     (dict(units=3, made_up=1), TypeError, "made_up"),
 ])
 def test_simple_rnn_rejects_bad_config(kwargs, exc, match):

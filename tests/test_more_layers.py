@@ -102,8 +102,10 @@ def test_embedding_argument_errors():
         Embedding(10, 2.5)
     with pytest.raises(ValueError, match="`embeddings_initializer`"):
         Embedding(10, 2, embeddings_initializer="nope")
-    with pytest.raises(NotImplementedError, match="embeddings_regularizer"):
-        Embedding(10, 2, embeddings_regularizer="l2")
+    with pytest.raises(ValueError, match="embeddings_regularizer"):
+        Embedding(10, 2, embeddings_regularizer="l7")
+    with pytest.raises(TypeError, match="kernel_constraint"):
+        Embedding(10, 2, kernel_constraint="non_neg")
     with pytest.raises(TypeError, match="unexpected keyword"):
         Embedding(10, 2, bogus=1)
 

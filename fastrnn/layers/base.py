@@ -23,10 +23,21 @@ from ..utils import make_rng, snake_case, unique_name
 
 __all__ = ["Layer", "Context"]
 
-# Keras arguments fastrnn does not implement: accepted only at their default.
-UNSUPPORTED = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-               "activity_regularizer", "kernel_constraint", "recurrent_constraint",
-               "bias_constraint")
+# Per-weight Keras arguments ``<role>_regularizer`` / ``<role>_constraint``: a layer lists
+# the roles it has in ``_weight_roles``; the others are accepted only as None (Keras 2 code
+# passes them explicitly), anything else is a TypeError naming the layer.
+WEIGHT_ROLES = {"kernel": "kernel", "recurrent": "recurrent_kernel", "bias": "bias",
+                "embeddings": "embeddings"}
+WEIGHT_ARGUMENTS = tuple(f"{role}_{kind}" for role in WEIGHT_ROLES
+                         for kind in ("regularizer", "constraint"))
+
+
+def _get(module, key, value, layer):
+    try:
+        return module.get(value)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"Received an invalid value for argument `{key}` of layer "
+                         f"{layer}: {e}") from None
 
 
 class Context(SimpleNamespace):
@@ -46,19 +57,32 @@ class Layer:
 
     supports_masking = False  # passes a mask on (compute_mask), as Keras 3's attribute
     consumes_mask = False     # its call takes a `mask` argument (RNNs, TimeDistributed)
+    _weight_roles = ()        # e.g. ("kernel", "bias"): takes <role>_regularizer/_constraint
 
     def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
                  batch_input_shape=None, batch_size=None, input_dim=None, input_length=None,
-                 batch_shape=None, **kwargs):
+                 batch_shape=None, activity_regularizer=None, **kwargs):
+        from .. import constraints, regularizers
+        owner = type(self).__name__
+        for role in self._weight_roles:
+            for kind, module in (("regularizer", regularizers), ("constraint", constraints)):
+                key = f"{role}_{kind}"
+                setattr(self, key, _get(module, key, kwargs.pop(key, None), owner))
         for key, value in kwargs.items():
-            if key in UNSUPPORTED or key == "weights":
+            if key in WEIGHT_ARGUMENTS:
+                if value is not None:
+                    raise TypeError(f"{owner}() got an unexpected keyword argument `{key}` "
+                                    f"(a {owner} has no such weight); got {value!r}.")
+            elif key == "weights":
                 if value is not None:
                     raise NotImplementedError(
                         f"fastrnn does not implement argument `{key}` of "
-                        f"{type(self).__name__}; got {value!r}. Remove it, or pass None.")
+                        f"{owner}; got {value!r}. Remove it, or pass None.")
             else:
-                raise TypeError(f"{type(self).__name__}() got an unexpected keyword "
+                raise TypeError(f"{owner}() got an unexpected keyword "
                                 f"argument `{key}`.")
+        self.activity_regularizer = _get(regularizers, "activity_regularizer",
+                                         activity_regularizer, owner)
         self.name = name if name is not None else unique_name(snake_case(type(self).__name__))
         if not isinstance(self.name, str):
             raise TypeError(f"Argument `name` must be a string, got {name!r}.")
@@ -208,11 +232,42 @@ class Layer:
     def _make_rng(self, seed):
         return make_rng(seed)
 
+    # ------------------------------------------------------------------ penalties
+    def weight_regularizers(self):
+        """``[(weight array, regularizer)]`` for this layer's built weights that have a
+        ``<role>_regularizer`` (wrappers and models list their inner layers')."""
+        return self._by_role("regularizer")
+
+    def weight_constraints(self):
+        """``[(weight array, constraint)]``, as ``weight_regularizers``."""
+        return self._by_role("constraint")
+
+    def _by_role(self, kind):
+        out = []
+        for role in self._weight_roles:
+            rule = getattr(self, f"{role}_{kind}", None)
+            weight = getattr(self, WEIGHT_ROLES[role], None)
+            if rule is not None and weight is not None:
+                out.append((weight, rule))
+        return out
+
     # ------------------------------------------------------------------ config
     def get_config(self):
+        """Keras 3's config: ``<role>_regularizer`` / ``<role>_constraint`` for every weight
+        role the layer has (None or Keras's ``{"module", "class_name", "config"}``), and
+        ``activity_regularizer`` when set (Keras's base ``Layer.get_config``)."""
+        from .. import constraints, regularizers
         config = {"name": self.name, "dtype": self.dtype, "trainable": self.trainable}
         if self.batch_input_shape is not None:
             config["batch_input_shape"] = self.batch_input_shape
+        for role in self._weight_roles:
+            config[f"{role}_regularizer"] = _serialize(
+                regularizers, getattr(self, f"{role}_regularizer"), self.name)
+            config[f"{role}_constraint"] = _serialize(
+                constraints, getattr(self, f"{role}_constraint"), self.name)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = _serialize(regularizers,
+                                                        self.activity_regularizer, self.name)
         return config
 
     @classmethod
@@ -237,6 +292,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _serialize(module, rule, layer_name):
+    try:
+        return module.serialize(rule)
+    except ValueError:
+        raise ValueError(f"Layer `{layer_name}` cannot write {rule!r} into its config: only "
+                         f"fastrnn.{module.__name__.rsplit('.', 1)[-1]} objects serialize "
+                         "(Keras would need it registered as a custom object).") from None
 
 
 from . import input_layer as _symbolic  # noqa: E402  (it subclasses Layer)

@@ -32,6 +32,11 @@ class Dense(Layer):
     Args:
         units: positive integer. activation: None (linear), "tanh", "relu",
         "sigmoid" or "softmax". use_bias, kernel_initializer, bias_initializer.
+        kernel_regularizer, bias_regularizer: a ``fastrnn.regularizers`` object or name
+        ("l1", "l2", "l1_l2"); its penalty is added to the training loss.
+        activity_regularizer: penalty on the output, ``reg(output) / batch`` (Keras 3).
+        kernel_constraint, bias_constraint: a ``fastrnn.constraints`` object or name,
+        applied after each optimizer update.
 
     Call arguments:
         inputs: (batch, ..., features). Returns (batch, ..., units).
@@ -42,6 +47,7 @@ class Dense(Layer):
     """
 
     supports_masking = True
+    _weight_roles = ("kernel", "bias")
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", seed=None,
@@ -133,6 +139,8 @@ class Embedding(Layer):
         embeddings_initializer: Keras name; "uniform" (default) is RandomUniform(-0.05, 0.05).
         mask_zero: index 0 is padding: the layer makes a (batch, timesteps) mask
             ``inputs != 0`` for the layers after it (Keras 3).
+        embeddings_regularizer, embeddings_constraint, activity_regularizer: as Dense's
+            (a regularizer's gradient on the embeddings is dense, as in Keras).
         input_length: Keras 2's fixed sequence length. Without it the layer declares the
             input shape (None, None), as Keras 2 did, so a Sequential model starting with
             an Embedding is built at once.
@@ -143,16 +151,16 @@ class Embedding(Layer):
     (1, 3, 4)
     """
 
+    _weight_roles = ("embeddings",)
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
                  input_length=None, seed=None, lora_rank=None, **kwargs):
-        for key, value in (("embeddings_regularizer", embeddings_regularizer),
-                           ("embeddings_constraint", embeddings_constraint),
-                           ("lora_rank", lora_rank)):
-            if value is not None:
-                raise NotImplementedError(
-                    f"fastrnn does not implement argument `{key}` of Embedding; got "
-                    f"{value!r}. Remove it, or pass None.")
+        if lora_rank is not None:
+            raise NotImplementedError("fastrnn does not implement argument `lora_rank` of "
+                                      f"Embedding; got {lora_rank!r}. Remove it, or pass None.")
+        kwargs.update(embeddings_regularizer=embeddings_regularizer,
+                      embeddings_constraint=embeddings_constraint)
         if input_length is not None:
             input_length = V.positive_int(input_length, "input_length")
         implicit = all(kwargs.get(k) is None for k in ("input_shape", "batch_input_shape",
@@ -240,6 +248,7 @@ class Embedding(Layer):
         config.update(input_dim=self.input_dim, output_dim=self.output_dim,
                       embeddings_initializer=self.embeddings_initializer,
                       mask_zero=self.mask_zero, seed=self.seed)
+        config.setdefault("activity_regularizer", None)  # Keras's Embedding always writes it
         if self.input_length is not None:
             config["input_length"] = self.input_length
         if getattr(self, "_implicit_input", False):

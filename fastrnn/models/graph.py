@@ -111,7 +111,7 @@ def _fill(structure, values):
 
 
 def run_graph(nodes, inputs, outputs, arrays, masks=None, training=False, tape=None,
-              ctx_for=()):
+              ctx_for=(), values=None):
     """Run ``nodes`` on ``arrays`` (one per input tensor).
 
     Args:
@@ -119,12 +119,15 @@ def run_graph(nodes, inputs, outputs, arrays, masks=None, training=False, tape=N
         tape: a ``Tape`` recording every node's context for a backward pass, or None.
         ctx_for: ids of output tensors whose producing node must run ``forward`` (keep a
             context) even without a tape; their contexts are returned.
+        values: a dict to receive every tensor's value by tensor id (activity
+            regularizers need the intermediate outputs), or None.
 
     Returns:
         ``(output arrays, output masks, contexts)``: lists in ``outputs``' order, and a
         dict {tensor id: context} for ``ctx_for``.
     """
-    values = {id(t): a for t, a in zip(inputs, arrays)}
+    values = {} if values is None else values
+    values.update((id(t), a) for t, a in zip(inputs, arrays))
     mask_of = {id(t): m for t, m in zip(inputs, masks or [None] * len(inputs))}
     contexts = {}
     for node in nodes:

@@ -138,6 +138,24 @@ class Model(Trainer, Layer):
         trainable = {id(w) for w in self.trainable_weights}
         return [w for w in self.weights if id(w) not in trainable]
 
+    def weight_regularizers(self):
+        """``[(weight, regularizer)]`` of every layer (nested ones included), once each."""
+        return self._unique_pairs([p for layer in self.layers
+                                   for p in layer.weight_regularizers()])
+
+    def weight_constraints(self):
+        return self._unique_pairs([p for layer in self.layers
+                                   for p in layer.weight_constraints()])
+
+    @staticmethod
+    def _unique_pairs(pairs):
+        seen, out = set(), []
+        for w, rule in pairs:
+            if (id(w), id(rule)) not in seen:
+                seen.add((id(w), id(rule)))
+                out.append((w, rule))
+        return out
+
     def get_weights(self):
         return [w.copy() for w in self.weights]
 

@@ -29,9 +29,16 @@ class Progbar:
         return f"{per_step * (self.target - self.current):.0f}s {unit}"
 
     def update(self, current, logs=None):
+        """``current`` steps done (the target, when None at the start, becomes known at
+        ``end``: a generator's length)."""
         self.current = current
         self.logs = logs or self.logs
         if self.verbose != 1:
+            return
+        if self.target is None:
+            self.stream.write(f"\r{current}/Unknown " + self._timing(True) +
+                              self._values(self.logs))
+            self.stream.flush()
             return
         width = 20
         filled = int(width * current / max(self.target, 1))
@@ -44,6 +51,8 @@ class Progbar:
     def end(self, logs=None):
         if logs is not None:
             self.logs = logs
+        if self.target is None:
+            self.target = self.current
         if self.verbose == 1:
             self.update(self.target, self.logs)
             self.stream.write("\n")

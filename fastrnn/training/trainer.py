@@ -16,7 +16,9 @@ import numpy as np
 from .. import _validation as V
 from ..layers.input_layer import flatten
 from ..models.graph import run_graph
-from .progbar import Progbar
+from .loops import Loops
+from .penalties import activity_penalty, apply_constraints, check_nested_activity, \
+    weight_penalty
 from .tape import Tape
 
 __all__ = ["Trainer"]
@@ -64,6 +66,16 @@ def _mask_weights(mask, y_pred):
     return np.where(m, scale, 0.0).astype(dtype), m.astype(dtype)
 
 
+class _CompileMetrics(list):
+    """The compiled metric objects: a list that also answers ``.name`` and ``.metrics``
+    as Keras 3's ``CompileMetrics`` container does."""
+    name = "compile_metrics"
+
+    @property
+    def metrics(self):
+        return list(self)
+
+
 class _OutputLoss:
     """One output's loss, its weight, and its logits twin (see the module docstring)."""
 
@@ -83,7 +95,7 @@ class _OutputLoss:
                 and getattr(ctx, "activation", None) == self.loss.logits_activation)
 
 
-class Trainer:
+class Trainer(Loops):
     """Mixed into Model: needs ``inputs``, ``outputs``, ``_nodes``, ``output_names``,
     ``weights``/``trainable_weights``, ``_standardize_inputs`` and ``name``."""
 
@@ -102,8 +114,6 @@ class Trainer:
             if value is not None:
                 raise NotImplementedError(f"fastrnn does not implement argument `{key}` of "
                                           f"compile; got {value!r}.")
-        if weighted_metrics:
-            raise NotImplementedError("fastrnn does not implement `weighted_metrics` yet.")
         if loss is None:
             raise ValueError("Argument `loss` of compile is required, got None.")
         self.optimizer = optimizers.get(optimizer)
@@ -111,11 +121,12 @@ class Trainer:
         for spec in flatten(loss):
             if spec is not None:
                 losses.get(spec)
-        for spec in flatten(metrics) if metrics is not None else []:
+        for spec in [s for m in (metrics, weighted_metrics) if m is not None
+                     for s in flatten(m)]:
             if spec is not None:
                 metrics_mod.get(spec)
         self.loss = losses.get(loss) if isinstance(loss, str) else loss
-        self._compile_args = (loss, loss_weights, metrics)
+        self._compile_args = (loss, loss_weights, metrics, weighted_metrics)
         self._loss_tracker = metrics_mod.Mean(name="loss")
         self._losses = None
         self.compiled = True
@@ -128,7 +139,7 @@ class Trainer:
         from .. import losses, metrics as metrics_mod
         if self._losses is not None:
             return
-        loss, loss_weights, metrics = self._compile_args
+        loss, loss_weights, metrics, weighted_metrics = self._compile_args
         names = self.output_names
         n = len(names)
         per_output = self._per_output(loss, "loss", names, broadcast=True)
@@ -142,23 +153,35 @@ class Trainer:
                  for name, spec, w in zip(names, per_output, weights)]
         if all(item is None for item in items):
             raise ValueError("Argument `loss` of compile gives no loss for any output.")
-        if n == 1:
-            ms = [] if metrics is None else ([metrics] if isinstance(metrics, str) or
-                                             callable(metrics) else list(flatten(metrics)))
-            self._metrics = [[metrics_mod.get(m, loss=items[0].loss) for m in ms]]
-        elif metrics is None:
-            self._metrics = [[] for _ in names]
-        else:
-            specs = self._per_output(metrics, "metrics", names, broadcast=False)
-            self._metrics = []
-            for spec in specs:
-                spec = [] if spec is None else ([spec] if isinstance(spec, str) or
-                                                callable(spec) else list(spec))
-                self._metrics.append([metrics_mod.get(m) for m in spec])
+        self._metrics = self._metric_lists(metrics, "metrics", items)
+        self._weighted_metrics = self._metric_lists(weighted_metrics, "weighted_metrics",
+                                                    items)
+        for plain, weighted in zip(self._metrics, self._weighted_metrics):
+            taken = {m.name for m in plain}
+            for m in weighted:  # Keras 3 renames a weighted twin of a metric
+                if m.name in taken:
+                    m.name = "weighted_" + m.name
         self._output_loss_trackers = [
             metrics_mod.Mean(name=f"{item.name}_loss") if item is not None and n > 1 else None
             for item in items]
         self._losses = items
+
+    def _metric_lists(self, metrics, argument, items):
+        """One list of metric objects per output (Keras 3's rules for a list / dict)."""
+        from .. import metrics as metrics_mod
+        names = self.output_names
+        if len(names) == 1:
+            ms = [] if metrics is None else ([metrics] if isinstance(metrics, str) or
+                                             callable(metrics) else list(flatten(metrics)))
+            return [[metrics_mod.get(m, loss=items[0].loss) for m in ms]]
+        if metrics is None:
+            return [[] for _ in names]
+        out = []
+        for spec in self._per_output(metrics, argument, names, broadcast=False):
+            spec = [] if spec is None else ([spec] if isinstance(spec, str) or
+                                            callable(spec) else list(spec))
+            out.append([metrics_mod.get(m) for m in spec])
+        return out
 
     def _per_output(self, value, argument, names, broadcast):
         n = len(names)
@@ -189,7 +212,29 @@ class Trainer:
         return names
 
     def _all_metrics_flat(self):
-        return [m for ms in self._metrics for m in ms]
+        return [m for group in (self._metrics, self._weighted_metrics) for ms in group
+                for m in ms]
+
+    @property
+    def compiled_metrics(self):
+        """The compiled metric objects (``.metrics``: plain then weighted ones), as Keras
+        3's ``CompileMetrics`` container; None before compile."""
+        if not self.compiled:
+            return None
+        if self._losses is None and self.built:
+            self._resolve_compile()
+        return _CompileMetrics(self._all_metrics_flat() if self._losses is not None else [])
+
+    @property
+    def metrics(self):
+        """Keras 3's ``model.metrics``: the loss tracker, the compiled metrics' container,
+        then the per-output loss trackers; [] before compile."""
+        if not self.compiled:
+            return []
+        out = [self._loss_tracker, self.compiled_metrics]
+        if self._losses is not None:
+            out += [t for t in self._output_loss_trackers if t is not None]
+        return out
 
     def _require_compiled(self, what):
         if not self.compiled:
@@ -209,7 +254,9 @@ class Trainer:
         logs = {prefix + "loss": self._loss_tracker.result()}
         multi = len(self._metrics) > 1
         seen = {}
-        for name, ms in zip(self.output_names, self._metrics):
+        pairs = [(name, ms) for group in (self._metrics, self._weighted_metrics)
+                 for name, ms in zip(self.output_names, group)]
+        for name, ms in pairs:
             for m in ms:
                 key = f"{name}_{m.name}" if multi else m.name
                 if key in seen:
@@ -277,29 +324,32 @@ class Trainer:
         return xs, self._standardize_targets(y, n, what)
 
     # ------------------------------------------------------------------ steps
-    def _loss_terms(self, ys, outs, contexts, training, masks=None):
+    def _loss_terms(self, ys, outs, contexts, training, masks=None, sws=None):
         """Total loss and {output tensor id: d loss / d output} (or d logits).
 
         An output's mask (from Masking / Embedding(mask_zero=True) through layers that
-        pass it on) leaves its masked timesteps out of the loss, as Keras 3 does."""
+        pass it on) leaves its masked timesteps out of the loss, and combines with the
+        output's sample weights as Keras 3's ``apply_mask`` does (keras/src/losses/loss.py:
+        ``sample_weight * where(mask, total / valid, 0)``)."""
         total = 0.0
         d_tensors = {}
         masks = masks or [None] * len(outs)
+        sws = sws or [None] * len(outs)
         for i, (item, y, out_t, y_pred) in enumerate(zip(self._losses, ys, self.outputs,
                                                          outs)):
             if item is None or y is None:
                 continue
             ctx = contexts.get(id(out_t))
-            sw = _mask_weights(masks[i], y_pred)[0]
+            mask = masks[i] if _mask_weights(masks[i], y_pred)[0] is not None else None
+            kw = {"sample_weight": sws[i], "mask": mask}
             if item.uses_logits(ctx):
-                value = float(item.logits_loss(y, ctx.logits, sample_weight=sw))
-                grad = item.logits_loss.gradient(y, ctx.logits, sample_weight=sw) \
-                    if training else None
+                value = float(item.logits_loss(y, ctx.logits, **kw))
+                grad = item.logits_loss.gradient(y, ctx.logits, **kw) if training else None
                 if training:
                     ctx.d_wrt_logits = True
             else:
-                value = float(item.loss(y, y_pred, sample_weight=sw))
-                grad = item.loss.gradient(y, y_pred, sample_weight=sw) if training else None
+                value = float(item.loss(y, y_pred, **kw))
+                grad = item.loss.gradient(y, y_pred, **kw) if training else None
             if self._output_loss_trackers[i] is not None:
                 # Keras 3 weights these by the batch size, which is None inside its traced
                 # train/test steps: in effect each batch counts once (measured with 3.15.1)
@@ -313,26 +363,56 @@ class Trainer:
                 d_tensors[key] = grad if key not in d_tensors else d_tensors[key] + grad
         return total, d_tensors
 
-    def _update_metrics(self, ys, outs, masks=None):
+    def _update_metrics(self, ys, outs, masks=None, sws=None):
+        """Plain metrics see only the mask (0/1); weighted metrics the sample weights
+        times the mask (Keras 3's CompileMetrics)."""
         masks = masks or [None] * len(outs)
-        for ms, y, y_pred, mask in zip(self._metrics, ys, outs, masks):
+        sws = sws or [None] * len(outs)
+        for ms, wms, y, y_pred, mask, sw in zip(self._metrics, self._weighted_metrics, ys,
+                                                outs, masks, sws):
             if y is None:
                 continue
-            sw = _mask_weights(mask, y_pred)[1]
+            m01 = _mask_weights(mask, y_pred)[1]
             for m in ms:
-                if sw is None:
+                if m01 is None:
                     m.update_state(y, y_pred)
                 else:
-                    m.update_state(y, y_pred, sample_weight=sw)
+                    m.update_state(y, y_pred, sample_weight=m01)
+            if not wms:
+                continue
+            w = m01
+            if sw is not None:
+                w = np.asarray(sw)
+                if m01 is not None:
+                    w = w.reshape(w.shape + (1,) * max(m01.ndim - w.ndim, 0)) * m01
+            for m in wms:
+                if w is None:
+                    m.update_state(y, y_pred)
+                else:
+                    m.update_state(y, y_pred, sample_weight=w)
 
-    def _train_step(self, xs, ys, where):
-        tape = Tape(input_gradients=False)
+    def _forward_for_loss(self, xs, training, tape=None):
+        """Run the graph; also every tensor's value when an activity regulariser needs it."""
         out_ids = {id(t) for t in self.outputs}
+        active = any(getattr(node.layer, "activity_regularizer", None) is not None
+                     for node in self._nodes)
+        values = {} if active else None
+        check_nested_activity(self)
         outs, masks, contexts = run_graph(self._nodes, self.inputs, self.outputs, xs,
-                                          training=True, tape=tape, ctx_for=out_ids)
-        loss, d_tensors = self._loss_terms(ys, outs, contexts, True, masks)
+                                          training=training, tape=tape, ctx_for=out_ids,
+                                          values=values)
+        return outs, masks, contexts, values
+
+    def _train_step(self, xs, ys, where, sws=None):
+        tape = Tape(input_gradients=False)
+        outs, masks, contexts, values = self._forward_for_loss(xs, True, tape)
+        loss, d_tensors = self._loss_terms(ys, outs, contexts, True, masks, sws)
+        if values is not None:
+            loss += activity_penalty(self._nodes, values, contexts, d_tensors)
         _, d_weights = tape.backward(d_tensors)
         variables = self.trainable_weights
+        trainable_ids = {id(v) for v in variables}
+        loss += weight_penalty(self, trainable_ids, d_weights)
         grads = [d_weights.get(id(v)) for v in variables]
         finite = math.isfinite(loss) and all(
             g is None or np.isfinite(getattr(g, "values", g)).all() for g in grads)
@@ -346,155 +426,16 @@ class Trainer:
         if any(g is not None for g in grads):
             self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables)
                                             if g is not None])
+            apply_constraints(self, trainable_ids)
         self._loss_tracker.update_state(loss, sample_weight=xs[0].shape[0])
-        self._update_metrics(ys, outs, masks)
+        self._update_metrics(ys, outs, masks, sws)
         return True
 
-    def _test_step(self, xs, ys):
-        out_ids = {id(t) for t in self.outputs}
-        outs, masks, contexts = run_graph(self._nodes, self.inputs, self.outputs, xs,
-                                          training=False, ctx_for=out_ids)
-        loss, _ = self._loss_terms(ys, outs, contexts, False, masks)
+    def _test_step(self, xs, ys, sws=None):
+        outs, masks, contexts, values = self._forward_for_loss(xs, False)
+        loss, _ = self._loss_terms(ys, outs, contexts, False, masks, sws)
+        if values is not None:
+            loss += activity_penalty(self._nodes, values, contexts)
+        loss += weight_penalty(self, {id(v) for v in self.trainable_weights})
         self._loss_tracker.update_state(loss, sample_weight=xs[0].shape[0])
-        self._update_metrics(ys, outs, masks)
-
-    # ------------------------------------------------------------------ public API
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
-                       return_dict=False):
-        """One optimizer step on (x, y); returns that batch's loss (and metrics), computed
-        before the update, as Keras 3 does."""
-        self._require_compiled("train_on_batch")
-        if sample_weight is not None or class_weight is not None:
-            raise NotImplementedError("fastrnn does not implement `sample_weight` / "
-                                      "`class_weight` yet.")
-        xs, ys = self._check_xy(x, y, "train_on_batch")
-        self.stop_training = False
-        self.reset_metrics()
-        self._train_step(xs, ys, "train_on_batch")
-        return self._return(self._logs(), return_dict)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        self._require_compiled("test_on_batch")
-        xs, ys = self._check_xy(x, y, "test_on_batch")
-        self.reset_metrics()
-        self._test_step(xs, ys)
-        return self._return(self._logs(), return_dict)
-
-    def predict_on_batch(self, x):
-        """The outputs for one batch (a list for several outputs)."""
-        return self._pack_outputs(self._run(self._standardize_inputs(x, "predict_on_batch")))
-
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False, **kwargs):
-        """Loss and metrics over (x, y), averaged per sample over batches of ``batch_size``."""
-        self._require_compiled("evaluate")
-        if sample_weight is not None:
-            raise NotImplementedError("fastrnn does not implement `sample_weight` yet.")
-        xs, ys = self._check_xy(x, y, "evaluate")
-        logs = self._evaluate(xs, ys, _batch_size(batch_size), _verbosity(verbose))
-        return self._return(logs, return_dict)
-
-    def _evaluate(self, xs, ys, batch_size, verbose, prefix=""):
-        self.reset_metrics()
-        n = xs[0].shape[0]
-        starts = range(0, n, batch_size)
-        bar = Progbar(len(starts), verbose)
-        for i, s in enumerate(starts):
-            self._test_step([x[s:s + batch_size] for x in xs],
-                            [None if y is None else y[s:s + batch_size] for y in ys])
-            bar.update(i + 1, self._logs())
-        bar.end()
-        return self._logs(prefix)
-
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for ``x`` computed in batches of ``batch_size`` (default 32); a list
-        of arrays when the model has several outputs. A ``dask.array.Array`` (or a list of
-        them) chunked along the batch axis gives lazy dask arrays, computed chunk by chunk
-        on the workers (``fastrnn.interop.dask.predict``)."""
-        if _is_dask(x):
-            from ..interop import dask as fdask
-            return fdask.predict(self, x, batch_size=batch_size)
-        xs = self._standardize_inputs(x, "predict")
-        batch_size = _batch_size(batch_size)
-        n = xs[0].shape[0]
-        starts = list(range(0, n, batch_size)) or [0]
-        bar = Progbar(len(starts), _verbosity(verbose))
-        parts = []
-        for i, s in enumerate(starts):
-            parts.append(self._run([a[s:s + batch_size] for a in xs]))
-            bar.update(i + 1)
-        bar.end()
-        outs = [np.concatenate([p[k] for p in parts], axis=0) for k in range(len(parts[0]))]
-        return self._pack_outputs(outs)
-
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
-            validation_steps=None, validation_batch_size=None, validation_freq=1):
-        """Train for ``epochs`` epochs; returns a ``History`` (Keras 3 semantics:
-        ``validation_split`` takes the last fraction of the data, before shuffling)."""
-        from ..callbacks import CallbackList
-        for key, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
-                           ("steps_per_epoch", steps_per_epoch),
-                           ("validation_steps", validation_steps)):
-            if value is not None:
-                raise NotImplementedError(f"fastrnn does not implement argument `{key}` of "
-                                          f"fit yet; got {value!r}.")
-        self._require_compiled("fit")
-        xs, ys = self._check_xy(x, y, "fit")
-        batch_size = _batch_size(batch_size)
-        val_batch = _batch_size(validation_batch_size or batch_size)
-        if isinstance(validation_split, bool) or not 0 <= validation_split < 1:
-            raise V.invalid("validation_split", "a float in [0, 1)", validation_split)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("Argument `validation_data` must be a tuple (x_val, y_val), "
-                                 f"got {type(validation_data).__name__}.")
-            val = self._check_xy(*validation_data, "fit")
-        elif validation_split:
-            n = xs[0].shape[0]
-            split = int(math.floor(n * (1 - validation_split)))
-            if split == 0:
-                raise ValueError(f"validation_split={validation_split} leaves no training "
-                                 "samples.")
-            val = ([a[split:] for a in xs], [None if t is None else t[split:] for t in ys])
-            xs = [a[:split] for a in xs]
-            ys = [None if t is None else t[:split] for t in ys]
-        verbose = _verbosity(verbose)
-        n = xs[0].shape[0]
-        steps = max(1, math.ceil(n / batch_size))
-        cbs = CallbackList(callbacks, add_history=True, model=self, verbose=verbose,
-                           epochs=epochs, steps=steps)
-        history = cbs.history
-        self.stop_training = False
-        cbs.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            cbs.on_epoch_begin(epoch)
-            if verbose:
-                print(f"Epoch {epoch + 1}/{epochs}")
-            bar = Progbar(steps, verbose)
-            order = self._rng.permutation(n) if shuffle else np.arange(n)
-            for step in range(steps):
-                idx = order[step * batch_size:(step + 1) * batch_size]
-                cbs.on_train_batch_begin(step)
-                if not self._train_step([a[idx] for a in xs],
-                                        [None if t is None else t[idx] for t in ys],
-                                        f"epoch {epoch + 1}, step {step + 1}"):
-                    break
-                logs = self._logs()
-                cbs.on_train_batch_end(step, logs)
-                bar.update(step + 1, logs)
-            if self.stop_training and self._loss_tracker.count == 0:
-                break
-            logs = self._logs()
-            if val is not None and (epoch + 1) % validation_freq == 0:
-                logs.update(self._evaluate(val[0], val[1], val_batch, 0, prefix="val_"))
-            bar.end(logs)
-            cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cbs.on_train_end()
-        self.history = history
-        return history
+        self._update_metrics(ys, outs, masks, sws)

@@ -101,6 +101,14 @@ class Bidirectional(Layer):
         self.backward_layer.zero_output_for_mask = self.return_sequences
         self._layers = (self.forward_layer, self.backward_layer)
 
+    def weight_regularizers(self):
+        return self.forward_layer.weight_regularizers() + \
+            self.backward_layer.weight_regularizers()
+
+    def weight_constraints(self):
+        return self.forward_layer.weight_constraints() + \
+            self.backward_layer.weight_constraints()
+
     @property
     def n_states(self):
         return self.forward_layer.n_states + self.backward_layer.n_states

@@ -28,6 +28,13 @@ class SimpleRNN(BaseRNN):
             in processing order, as Keras returns it.
         stateful: the last state of each batch is the initial state of the next.
         seed: seed for initialisation and dropout.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: a
+            ``fastrnn.regularizers`` object or name ("l1", "l2", "l1_l2"), added to the
+            training loss with its gradient.
+        kernel_constraint, recurrent_constraint, bias_constraint: a ``fastrnn.constraints``
+            object or name, applied after each optimizer update.
+        activity_regularizer: accepted and ignored, as Keras 3.15's SimpleRNN does (it
+            never reaches the layer: no loss, no gradient; its config says None).
         dtype: "float32" (default) or "float64".
         input_shape / batch_input_shape / input_dim / input_length / batch_size:
             Keras 2's ways of declaring the input shape.
@@ -45,10 +52,18 @@ class SimpleRNN(BaseRNN):
     ((1, 4, 3), (1, 3))
     """
 
+    _weight_roles = ("kernel", "recurrent", "bias")
+
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", activity_regularizer=None, **kwargs):
         super().__init__(units, **kwargs)
+        from ... import regularizers
+        try:  # checked, then dropped: Keras 3.15's SimpleRNN never applies it (measured)
+            regularizers.get(activity_regularizer)
+        except ValueError as e:
+            raise ValueError("Received an invalid value for argument `activity_regularizer` "
+                             f"of layer SimpleRNN: {e}") from None
         self.activation = activations.get(activation, "activation", activations.RECURRENT)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
@@ -115,7 +130,7 @@ class SimpleRNN(BaseRNN):
         config.update(activation=self.activation, use_bias=self.use_bias,
                       kernel_initializer=self.kernel_initializer,
                       recurrent_initializer=self.recurrent_initializer,
-                      bias_initializer=self.bias_initializer)
+                      bias_initializer=self.bias_initializer, activity_regularizer=None)
         return config
 
     def __getstate__(self):

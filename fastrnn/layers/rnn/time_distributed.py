@@ -65,6 +65,12 @@ class TimeDistributed(Layer):
     def trainable_weights(self):
         return self.layer.trainable_weights if self.trainable else []
 
+    def weight_regularizers(self):
+        return self.layer.weight_regularizers()
+
+    def weight_constraints(self):
+        return self.layer.weight_constraints()
+
     def compute_output_shape(self, input_shape):
         child = self.layer.compute_output_shape(self._child_shape(input_shape))
         return (input_shape[0], input_shape[1]) + tuple(child[1:])
