@@ -18,7 +18,8 @@ from .stateless import (Activation, Dropout, Flatten, Lambda, Masking, Permute, 
                         Reshape)
 
 __all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "SimpleRNN",
-           "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Dense", "Embedding", "Dropout", "Activation", "Flatten",
+           "LSTM", "GRU",
+           "Bidirectional", "TimeDistributed", "Dense", "Embedding", "Dropout", "Activation", "Flatten",
            "Reshape", "RepeatVector", "Permute", "Masking", "Lambda", "Concatenate", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "concatenate", "add",
            "subtract", "multiply", "average", "maximum", "minimum", "serialize",
@@ -27,7 +28,8 @@ __all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "Si
 # Classes a config may name: never looked up anywhere else, so a config cannot reach code
 # outside this table (custom_objects extends it per call).
 LAYERS = {cls.__name__: cls for cls in (
-    InputLayer, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, Dense, Embedding, Dropout, Activation, Flatten,
+    InputLayer, SimpleRNN, LSTM, GRU,
+    Bidirectional, TimeDistributed, Dense, Embedding, Dropout, Activation, Flatten,
     Reshape, RepeatVector, Permute, Masking, Concatenate, Add, Subtract, Multiply, Average,
     Maximum, Minimum)}
 

@@ -3,8 +3,9 @@ stateful states, dropout, return_sequences/return_state, and protocol v2's conte
 
 A cell subclass supplies ``_build_cell(features)``, ``weights``, ``_cell_forward`` (which
 returns ``(seq, states)``, or ``(seq, states, cache)`` to keep a cache for its backward in
-``ctx.cache``) and ``_cell_backward``; sequences are kept in position order (``seq[:, t]`` is the output of
-the step that read ``x[:, t]``) and returned in processing order, as Keras does.
+``ctx.cache``) and ``_cell_backward``; sequences are kept in position order (``seq[:, t]``
+is the output of the step that read ``x[:, t]``) and returned in processing order, as
+Keras does.
 """
 import numpy as np
 

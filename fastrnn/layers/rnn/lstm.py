@@ -109,4 +109,3 @@ class LSTM(GatedRNN):
         config = super().get_config()
         config["unit_forget_bias"] = self.unit_forget_bias
         return config
-
