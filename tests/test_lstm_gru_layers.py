@@ -267,6 +267,24 @@ def test_stack_trains_and_encoder_decoder_passes_states(rng):
     assert pred.shape == (2, 4, 1) and np.all(np.isfinite(pred))
 
 
+def test_keras_2_spellings_summary_and_pickle(rng):
+    import pickle
+
+    model = Sequential()
+    model.add(LSTM(3, input_shape=(2, 10)))  # Keras 2: input_length=2, input_dim=10
+    model.add(Dense(1))
+    lines = []
+    model.summary(print_fn=lines.append)
+    row = next(line for line in lines if "(LSTM)" in line)
+    assert row.split()[-3:] == ["(None,", "3)", "168"]  # 4 * (10 * 3 + 3 * 3 + 3)
+    gru = GRU(3, batch_input_shape=(4, 2, 10), reset_after=False)
+    assert gru.count_params() == 3 * (10 * 3 + 3 * 3 + 3)
+    x = rng.normal(size=(4, 2, 10)).astype("float32")
+    for layer in (model.layers[0], gru):
+        copy = pickle.loads(pickle.dumps(layer))
+        np.testing.assert_array_equal(copy(x), layer(x))
+
+
 # ---------------------------------------------------------------------------- config
 EVERY_ARGUMENT = {
     "lstm": dict(units=5, activation="relu", recurrent_activation="hard_sigmoid",
