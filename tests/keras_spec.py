@@ -1,7 +1,8 @@
 """Rebuild a Keras 3 parity fixture's model with fastrnn (no TensorFlow needed).
 
 The fixtures in ``tests/fixtures/`` are written by ``tools/make_keras_fixtures.py``
-(run by hand with Keras 3). Each ``.npz`` holds a JSON ``spec``::
+and, for LSTM/GRU, ``tools/make_keras_rnn_fixtures.py`` (run by hand with Keras 3).
+Each ``.npz`` holds a JSON ``spec``::
 
     {"kind": "layer" | "sequential", "dtype": "float32" | "float64",
      "layers": [{"class": "SimpleRNN", "config": {"units": 3, ...}},
@@ -11,7 +12,9 @@ The fixtures in ``tests/fixtures/`` are written by ``tools/make_keras_fixtures.p
                 {"class": "Embedding", "config": {"input_dim": 50, "output_dim": 8}},
                 {"class": "Dropout", "config": {"rate": 0.5}},
                 {"class": "Activation", "config": {"activation": "softmax"}},
-                {"class": "Flatten", "config": {}}],
+                {"class": "Flatten", "config": {}},
+                {"class": "LSTM" | "GRU", "config": {...}}, {"class": "Masking", ...},
+                {"class": "TimeDistributed", "config": {}, "layer": {...}}],
      "input_dtype": "int32",          # optional: x holds integer indices (batch, timesteps)
                                       # for a first Embedding layer; else x is float
                                       # (batch, timesteps, features) of ``dtype``
@@ -60,13 +63,21 @@ def numbered(arrays, prefix):
 
 def build_layer(layer_spec, dtype):
     """A fastrnn layer from one entry of ``spec["layers"]``."""
-    from fastrnn.layers import (Activation, Bidirectional, Dense, Dropout, Embedding, Flatten,
-                                SimpleRNN)
+    from fastrnn.layers import (GRU, LSTM, Activation, Bidirectional, Dense, Dropout,
+                                Embedding, Flatten, Masking, SimpleRNN, TimeDistributed)
 
     cls = layer_spec["class"]
     config = dict(layer_spec.get("config", {}))
     if cls == "SimpleRNN":
         return SimpleRNN(dtype=dtype, **config)
+    if cls == "LSTM":
+        return LSTM(dtype=dtype, **config)
+    if cls == "GRU":
+        return GRU(dtype=dtype, **config)
+    if cls == "Masking":  # config: mask_value
+        return Masking(dtype=dtype, **config)
+    if cls == "TimeDistributed":
+        return TimeDistributed(build_layer(layer_spec["layer"], dtype), **config)
     if cls == "Dense":
         return Dense(dtype=dtype, **config)
     if cls == "Bidirectional":

@@ -106,7 +106,8 @@ def test_masked_training_step_matches_finite_differences(rng):
     def loss():
         out = model(tokens)
         return float(((out - y) ** 2).mean(-1)[valid].mean())
-    expected = [w - 0.1 * numerical_gradient(loss, w) for w in model.weights]
+    lr = float(np.float32(0.1))  # the learning rate Keras (and fastrnn) applies: float32
+    expected = [w - lr * numerical_gradient(loss, w) for w in model.weights]
     model.train_on_batch(tokens, y)
     for w, e in zip(model.get_weights(), expected):
         np.testing.assert_allclose(w, e, rtol=1e-7, atol=1e-10)

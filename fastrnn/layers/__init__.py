@@ -10,12 +10,15 @@ from .input_layer import Input, InputLayer, KerasTensor, Node
 from .merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, maximum, minimum, multiply, subtract)
 from .rnn.bidirectional import Bidirectional
+from .rnn.gru import GRU
+from .rnn.lstm import LSTM
 from .rnn.simple_rnn import SimpleRNN
 from .rnn.time_distributed import TimeDistributed
 from .stateless import (Activation, Dropout, Flatten, Lambda, Masking, Permute, RepeatVector,
                         Reshape)
 
 __all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "SimpleRNN",
+           "LSTM", "GRU",
            "Bidirectional", "TimeDistributed", "Dense", "Embedding", "Dropout", "Activation", "Flatten",
            "Reshape", "RepeatVector", "Permute", "Masking", "Lambda", "Concatenate", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "concatenate", "add",
@@ -25,7 +28,8 @@ __all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "Si
 # Classes a config may name: never looked up anywhere else, so a config cannot reach code
 # outside this table (custom_objects extends it per call).
 LAYERS = {cls.__name__: cls for cls in (
-    InputLayer, SimpleRNN, Bidirectional, TimeDistributed, Dense, Embedding, Dropout, Activation, Flatten,
+    InputLayer, SimpleRNN, LSTM, GRU,
+    Bidirectional, TimeDistributed, Dense, Embedding, Dropout, Activation, Flatten,
     Reshape, RepeatVector, Permute, Masking, Concatenate, Add, Subtract, Multiply, Average,
     Maximum, Minimum)}
 

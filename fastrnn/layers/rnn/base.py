@@ -1,9 +1,11 @@
 """The recurrent base class shared by every cell: input spellings, masks, go_backwards,
 stateful states, dropout, return_sequences/return_state, and protocol v2's contexts.
 
-A cell subclass supplies ``_build_cell(features)``, ``weights``, ``_cell_forward`` and
-``_cell_backward``; sequences are kept in position order (``seq[:, t]`` is the output of
-the step that read ``x[:, t]``) and returned in processing order, as Keras does.
+A cell subclass supplies ``_build_cell(features)``, ``weights``, ``_cell_forward`` (which
+returns ``(seq, states)``, or ``(seq, states, cache)`` to keep a cache for its backward in
+``ctx.cache``) and ``_cell_backward``; sequences are kept in position order (``seq[:, t]``
+is the output of the step that read ``x[:, t]``) and returned in processing order, as
+Keras does.
 """
 import numpy as np
 
@@ -14,7 +16,7 @@ __all__ = ["BaseRNN"]
 
 
 class BaseRNN(Layer):
-    """Behaviour common to SimpleRNN (and the gated cells).
+    """Behaviour common to SimpleRNN, LSTM and GRU.
 
     Call arguments:
         inputs: (batch, timesteps, features) array.
@@ -199,12 +201,13 @@ class BaseRNN(Layer):
         given = initial_state is not None
         h0 = self._initial_states(x, initial_state)
         drop, rec_drop = self._dropout_masks(x, training)
-        seq, states = self._cell_forward(x, h0, mask, drop, rec_drop, keep)
+        seq, states, *cache = self._cell_forward(x, h0, mask, drop, rec_drop, keep)
         if self.stateful:
             self.states = [np.array(s) for s in states]
         out = self._user_output(seq) if (keep or self.return_sequences) else seq
         ctx = Context(x=x, h0=h0, given_state=given, mask=mask, seq=seq, states=states,
-                      drop=drop, rec_drop=rec_drop) if keep else None
+                      drop=drop, rec_drop=rec_drop, cache=cache[0] if cache else None) \
+            if keep else None
         outputs = [out] + list(states) if self.return_state else out
         return outputs, ctx
 

@@ -20,7 +20,8 @@ class Bidirectional(Layer):
     """Runs a recurrent layer forwards and a copy of it backwards, and merges them.
 
     Args:
-        layer: a recurrent layer (SimpleRNN); the forward layer is a fresh copy of it.
+        layer: a recurrent layer (SimpleRNN, LSTM, GRU); the forward layer is a fresh
+            copy of it.
         merge_mode: "concat" (default), "sum", "mul", "ave" or None (a list of
             both outputs).
         backward_layer: optional recurrent layer for the backward direction; by default
@@ -30,8 +31,8 @@ class Bidirectional(Layer):
 
     Call arguments:
         inputs: (batch, timesteps, features); initial_state: the forward layer's states
-        then the backward layer's, each (batch, units); mask: (batch, timesteps), applied
-        to both directions.
+        then the backward layer's, each (batch, units) (LSTM: [h_f, c_f, h_b, c_b]);
+        mask: (batch, timesteps), applied to both directions.
 
     Returns the merged output ((batch, timesteps, units_f + units_b) for concat with
     return_sequences), and with return_state also the forward then the backward states
@@ -56,7 +57,7 @@ class Bidirectional(Layer):
             backward_layer = _layer_from_config(backward_layer)
         if not isinstance(layer, BaseRNN):
             raise ValueError("Argument `layer` of Bidirectional must be a recurrent layer "
-                             f"(SimpleRNN), got {layer!r}.")
+                             f"(SimpleRNN, LSTM or GRU), got {layer!r}.")
         if merge_mode not in _MERGE_MODES:
             raise ValueError("Received an invalid value for argument `merge_mode`, expected "
                              f"one of {list(_MERGE_MODES)}, got {merge_mode!r}.")
