@@ -6,13 +6,13 @@
 from . import _kernel  # the compiled kernel; fails loudly if the build is missing
 from . import activations, functional, initializers, layers, models, utils
 from .functional import get_num_threads, set_num_threads
-from .layers import (Activation, Bidirectional, Dense, Dropout, Embedding, Flatten, Input,
-                     InputLayer, SimpleRNN)
+from .layers import (GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embedding, Flatten,
+                     Input, InputLayer, SimpleRNN)
 from .models import Model, Sequential
 from .utils import set_random_seed
 
 __version__ = "0.1.0"
-__all__ = ["SimpleRNN", "Bidirectional", "Dense", "Input", "InputLayer", "Embedding",
+__all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense", "Input", "InputLayer", "Embedding",
            "Dropout", "Activation", "Flatten", "Model", "Sequential", "set_random_seed",
            "set_num_threads", "get_num_threads",
            "functional", "layers", "models", "activations", "initializers", "utils"]
