@@ -13,7 +13,7 @@ ROW_KEYS = {"workload", "mode", "contender", "batch", "timesteps", "features", "
 
 @pytest.fixture(autouse=True)
 def _no_cooldown(monkeypatch):
-    monkeypatch.setattr(benchmark, "COOLDOWN", 0.0)
+    monkeypatch.setattr(benchmark.workloads, "COOLDOWN", 0.0)
 
 
 def _run(**kw):
@@ -118,3 +118,119 @@ def test_memory_case_small(monkeypatch):
     mem = benchmark.memory_case(B=2, T=3000, D=4, H=8, check_steps=600)
     assert mem["agreed"] and mem["output_shape"] == [2, 8]
     assert mem["peak_traced_mb"] >= 0
+
+
+# ---------------------------------------------------------------------------- new workloads
+@pytest.fixture
+def tiny_imdb(monkeypatch):
+    """imdb-fit shrunk: vocabulary 20, 20 sequences of 6 steps, batches of 4 (so the
+    training part ends on a partial batch and validation takes the last 4)."""
+    monkeypatch.setitem(benchmark.WORKLOADS, "imdb-fit", (3, 6, 4, 5, "model"))
+    monkeypatch.setitem(benchmark.MODEL_WORKLOADS, "imdb-fit",
+                        dict(vocab=20, samples=20, validation_split=0.2))
+
+
+def test_tutorial_workload_flops():
+    assert benchmark.WORKLOADS["tutorial"][:4] == (128, 500, 32, 32)
+    assert benchmark.flops("tutorial", "inference") == 2 * 128 * 500 * 32 * 64
+
+
+def test_model_case_layout(tiny_imdb):
+    (x, y), weights = benchmark.make_case("imdb-fit")
+    assert x.shape == (20, 6) and x.dtype.kind == "i" and 0 <= x.min() and x.max() < 20
+    assert y.shape == (20, 1) and set(np.unique(y)) <= {0.0, 1.0}
+    assert [w.shape for w in weights] == [(20, 4), (4, 5), (5, 5), (5,), (5, 1), (1,)]
+    (x, y), weights = benchmark.make_case("seed-step")
+    assert x.shape == (8, 2, 10) and len(weights) == 5
+    # training: 16 sequences forward + backward, 4 validation sequences forward
+    per_seq = 2 * 6 * 5 * (4 + 5)
+    assert benchmark.flops("imdb-fit", "training") == 3 * 16 * per_seq + 4 * per_seq
+
+
+def test_seed_step_fastrnn_rows():
+    rows = _run(workloads=["seed-step"], contenders=["numpy"], min_time=0.0)
+    timed = [r for r in rows if "skipped" not in r]
+    assert [(r["mode"], r["contender"]) for r in timed] == [("inference", "fastrnn"),
+                                                            ("training", "fastrnn")]
+    assert all(r["median_us"] > 0 for r in timed)
+    assert "layer workloads only" in rows[1]["skipped"]
+
+
+def test_fit_epoch_agrees_with_torch(tiny_imdb):
+    pytest.importorskip("torch")
+    rows = _run(workloads=["imdb-fit", "seed-step"], contenders=["torch"], min_time=0.0,
+                min_reps=1, threads=1)
+    assert len(rows) == 8 and all(r["agreed"] for r in rows)
+    assert all(r["max_rel_diff"] <= benchmark.TOLERANCE["float32"][1] for r in rows)
+
+
+def test_fit_final_loss_disagreement(tiny_imdb, monkeypatch):
+    pytest.importorskip("torch")
+    good = benchmark._CONTENDERS["torch"]
+
+    def off(name, *args):
+        fn, conv = good(name, *args)
+        if name != "imdb-fit" or args[2] != "training":
+            return fn, conv
+        return fn, lambda out: [conv(out)[0] + 0.2] + conv(out)[1:]
+
+    monkeypatch.setitem(benchmark._CONTENDERS, "torch", off)
+    with pytest.raises(benchmark.AgreementError, match="'torch'.*final loss"):
+        _run(workloads=["imdb-fit"], modes=["training"], contenders=["torch"], min_reps=1,
+             threads=1)
+
+
+def test_first_batch_gradient_disagreement(tiny_imdb, monkeypatch):
+    pytest.importorskip("torch")
+    good = benchmark._CONTENDERS["torch"]
+
+    def off(name, *args):
+        fn, conv = good(name, *args)
+        return fn, lambda out: conv(out)[:3] + [conv(out)[3] * 1.1] + conv(out)[4:]
+
+    monkeypatch.setitem(benchmark._CONTENDERS, "torch", off)
+    with pytest.raises(benchmark.AgreementError, match="d_embeddings"):
+        _run(workloads=["imdb-fit"], modes=["training"], contenders=["torch"], min_reps=1,
+             threads=1)
+
+
+def test_jax_agrees():
+    pytest.importorskip("jax")
+    rows = _run(workloads=["seed", "seed-step"], contenders=["jax"], min_time=0.0,
+                min_reps=1, threads=1)
+    assert len(rows) == 8 and all(r["agreed"] for r in rows)
+
+
+def test_openvino_agrees():
+    pytest.importorskip("openvino")
+    rows = _run(workloads=["seed"], contenders=["openvino"], min_time=0.0)
+    ok = [r for r in rows if r["contender"] == "openvino" and "skipped" not in r]
+    assert [r["mode"] for r in ok] == ["inference"] and ok[0]["agreed"]
+    assert "inference only" in rows[-1]["skipped"]
+
+
+def test_busy_core_is_bounded_and_killed():
+    import os
+    with benchmark.busy_core(limit=5) as pid:
+        os.kill(pid, 0)  # running
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_contention_rows():
+    rows = benchmark.contention(workloads=["seed"], contenders=["numpy"], threads=2,
+                                min_time=0.0, min_reps=2, limit=20)
+    assert [(r["workload"], r["mode"], r["contender"]) for r in rows] == [
+        ("seed", "inference", "fastrnn"), ("seed", "training", "fastrnn")]
+    for r in rows:
+        assert r["us_threads"] > 0 and r["us_1_thread"] > 0
+        assert r["ratio"] == pytest.approx(r["us_threads"] / r["us_1_thread"])
+    assert "2 threads against 1" in benchmark.format_contention(rows, 2)
+
+
+def test_main_contention_json(tmp_path):
+    out = tmp_path / "bench.json"
+    benchmark.main(["--workloads", "seed", "--contenders", "numpy", "--min-time", "0",
+                    "--min-reps", "2", "--quiet", "--contention", "--json", str(out)])
+    data = json.loads(out.read_text())
+    assert len(data["contention"]) == 2 and data["contention"][0]["threads"] == 2
