@@ -87,8 +87,56 @@ _ALIASES = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_normal",
             "uniform": "random_uniform"}
 
 
+# Keras's parameters of each initializer at the values fastrnn implements.
+_DEFAULT_PARAMS = {"orthogonal": {"gain": 1.0},
+                   "random_uniform": {"minval": -0.05, "maxval": 0.05},
+                   "random_normal": {"mean": 0.0, "stddev": 0.05}}
+# VarianceScaling(scale, mode, distribution) spellings of the named initializers.
+_VARIANCE_SCALING = {(1.0, "fan_avg", "uniform"): "glorot_uniform",
+                     (1.0, "fan_avg", "truncated_normal"): "glorot_normal",
+                     (2.0, "fan_in", "uniform"): "he_uniform",
+                     (2.0, "fan_in", "truncated_normal"): "he_normal",
+                     (1.0, "fan_in", "uniform"): "lecun_uniform"}
+
+
+def _from_dict(identifier, argument):
+    """A Keras 3 ``{"module", "class_name", "config", ...}`` or Keras 2
+    ``{"class_name", "config"}`` initializer, at the parameters fastrnn implements."""
+    cls = identifier.get("class_name")
+    config = dict(identifier.get("config") or {})
+    for key in ("seed", "input_axes", "output_axes"):  # a seed only changes the draw
+        config.pop(key, None)
+    if cls == "VarianceScaling":
+        key = (float(config.pop("scale", 1.0)), config.pop("mode", "fan_in"),
+               config.pop("distribution", "truncated_normal"))
+        name = _VARIANCE_SCALING.get(key)
+        if name is None:
+            raise NotImplementedError(f"fastrnn does not implement VarianceScaling{key} for "
+                                      f"argument `{argument}`.")
+    else:
+        name = _ALIASES.get(cls, cls) if isinstance(cls, str) else None
+    if name not in _BY_NAME:
+        raise ValueError(f"Received an invalid value for argument `{argument}`, expected one "
+                         f"of {sorted(_BY_NAME)} (or Keras's dict of one), got {identifier!r}.")
+    defaults = _DEFAULT_PARAMS.get(name, {})
+    for key, value in config.items():
+        if key not in defaults or value != defaults[key]:
+            raise NotImplementedError(
+                f"fastrnn implements {cls} for argument `{argument}` only with Keras's "
+                f"default parameters {defaults or '(none)'}; got {key}={value!r}.")
+    return name
+
+
 def get(identifier, argument):
-    """Validate an initializer given by name (Keras's snake_case or class name)."""
+    """Validate an initializer given by name (Keras's snake_case or class name) or as
+    Keras's serialized dict; returns fastrnn's name for it.
+
+    Raises:
+        ValueError: an unknown initializer. NotImplementedError: a known one with
+            parameters other than Keras's defaults.
+    """
+    if isinstance(identifier, dict):
+        return _from_dict(identifier, argument)
     name = _ALIASES.get(identifier, identifier) if isinstance(identifier, str) else None
     if name not in _BY_NAME:
         raise ValueError(f"Received an invalid value for argument `{argument}`, expected one "

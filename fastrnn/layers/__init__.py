@@ -30,9 +30,10 @@ LAYERS = {cls.__name__: cls for cls in (
 
 
 def serialize(layer):
-    """``{"module", "class_name", "config", "registered_name"}`` as Keras 3 writes it."""
-    return {"module": "keras.layers", "class_name": type(layer).__name__,
-            "config": layer.get_config(), "registered_name": None}
+    """``{"module", "class_name", "config", "registered_name", "build_config"}`` with the
+    config Keras 3 writes for the layer (fastrnn.saving.serialization)."""
+    from ..saving.serialization import serialize_layer
+    return serialize_layer(layer)
 
 
 def deserialize(spec, custom_objects=None):

@@ -27,6 +27,11 @@ __all__ = ["Layer", "Context"]
 UNSUPPORTED = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
                "activity_regularizer", "kernel_constraint", "recurrent_constraint",
                "bias_constraint")
+# Keys Keras 3 (or Keras 2) configs carry for features fastrnn does not have: accepted at
+# the value that means "off", anything else raises NotImplementedError naming the key.
+KERAS_DEFAULTS = {"quantization_config": None, "lora_rank": None, "lora_alpha": None,
+                  "time_major": False, "optional": False, "ragged": False, "autocast": True,
+                  "sparse": False}
 
 
 class Context(SimpleNamespace):
@@ -55,6 +60,12 @@ class Layer:
                     raise NotImplementedError(
                         f"fastrnn does not implement argument `{key}` of "
                         f"{type(self).__name__}; got {value!r}. Remove it, or pass None.")
+            elif key in KERAS_DEFAULTS:
+                if value != KERAS_DEFAULTS[key]:
+                    raise NotImplementedError(
+                        f"fastrnn does not implement argument `{key}` of "
+                        f"{type(self).__name__}; got {value!r} (only "
+                        f"{KERAS_DEFAULTS[key]!r} is supported).")
             else:
                 raise TypeError(f"{type(self).__name__}() got an unexpected keyword "
                                 f"argument `{key}`.")
@@ -189,16 +200,10 @@ class Layer:
     def from_config(cls, config):
         return cls(**config)
 
-    # the lock is not state: copies and pickles get their own
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop("_lock", None)
-        state["_inbound_nodes"] = []
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
+    # pickling and copying go through config + weights (fastrnn.saving.pickling)
+    def __reduce_ex__(self, protocol):
+        from ..saving.pickling import reduce_layer
+        return reduce_layer(self)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
