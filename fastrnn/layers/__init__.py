@@ -30,10 +30,10 @@ LAYERS = {cls.__name__: cls for cls in (
 
 
 def serialize(layer):
-    """``{"module", "class_name", "config", "registered_name", "build_config"}`` with the
-    config Keras 3 writes for the layer (fastrnn.saving.serialization)."""
+    """``{"module", "class_name", "config", "registered_name"}`` with the config Keras 3
+    writes for the layer (fastrnn.saving.serialization; files add ``build_config``)."""
     from ..saving.serialization import serialize_layer
-    return serialize_layer(layer)
+    return serialize_layer(layer, build=False)
 
 
 def deserialize(spec, custom_objects=None):
@@ -63,4 +63,5 @@ def deserialize(spec, custom_objects=None):
         else:
             raise ValueError(f"Unknown layer class `{name}`: fastrnn has no such layer. Pass "
                              "it in `custom_objects` if it is your own.")
-    return cls.from_config(dict(spec.get("config", {})))
+    from ..saving.serialization import normalize_spec  # Keras 2 / Keras 3 spellings
+    return cls.from_config(dict(normalize_spec(spec).get("config", {})))

@@ -152,6 +152,21 @@ def serialize_layer(layer, build=True):
 
 
 # ---------------------------------------------------------------------- models out
+def _with_build_config(entry, model):
+    """A functional config's layer entry with Keras's ``build_config`` in its place."""
+    layer = model.get_layer(entry["name"])
+    shape = getattr(layer, "input_shape", None)
+    if not layer.built or shape is None or entry["class_name"] == "InputLayer" or \
+            "build_config" in entry:
+        return entry
+    out = {}
+    for key, value in entry.items():
+        if key == "name":
+            out["build_config"] = {"input_shape": _shape(shape)}
+        out[key] = value
+    return out
+
+
 def model_spec(model, include_compile=True):
     """The whole ``config.json`` entry of a model (Keras 3's structure)."""
     from ..models.sequential import Sequential
@@ -168,6 +183,7 @@ def model_spec(model, include_compile=True):
                 "registered_name": None, "build_config": {"input_shape": build}}
     else:
         config = model.get_config()  # functional_config over serialize_layer
+        config["layers"] = [_with_build_config(entry, model) for entry in config["layers"]]
         spec = {"module": "keras.src.models.functional", "class_name": "Functional",
                 "config": config, "registered_name": "Functional",
                 "build_config": {"input_shape": None}}
@@ -263,8 +279,24 @@ def normalize_spec(spec):
             name = inner["config"].get("name", "")
             if isinstance(name, str) and name.startswith("forward_"):
                 inner["config"] = dict(inner["config"], name=name[len("forward_"):])
+            if _default_backward(inner, config.get("backward_layer")):
+                config.pop("backward_layer")
     spec["config"] = config
     return spec
+
+
+def _default_backward(layer, backward):
+    """Whether ``backward`` is what Bidirectional makes from ``layer`` by itself (Keras 3
+    always writes it)."""
+    if not isinstance(backward, dict) or backward.get("class_name") != layer.get("class_name"):
+        return False
+    a, b = dict(layer.get("config") or {}), dict(backward.get("config") or {})
+    if a.get("go_backwards", False) == b.get("go_backwards", False):
+        return False
+    for c in (a, b):
+        for key in ("name", "go_backwards", "zero_output_for_mask"):
+            c.pop(key, None)
+    return a == b
 
 
 def model_from_spec(spec, custom_objects=None):
