@@ -40,13 +40,17 @@ def _attr_list(group, name):
 
 
 def _write_attr_list(group, name, values):
-    data = np.array([v.encode("utf8") for v in values]) if values else np.array([], "S1")
-    if data.nbytes <= _ATTR_LIMIT:
-        group.attrs[name] = data
+    """A list of strings as Keras writes it (variable-length UTF-8), split into
+    ``name0, name1, ...`` when it would not fit an object header."""
+    import h5py
+    kind = h5py.string_dtype()
+    size = sum(len(v.encode("utf8")) + 16 for v in values)
+    if size <= _ATTR_LIMIT:
+        group.attrs[name] = np.array(values, dtype=kind)
         return
-    chunks = int(np.ceil(data.nbytes / _ATTR_LIMIT))
-    for k, part in enumerate(np.array_split(data, chunks)):
-        group.attrs[f"{name}{k}"] = part
+    chunks = int(np.ceil(size / _ATTR_LIMIT))
+    for k, part in enumerate(np.array_split(np.array(values, dtype=object), chunks)):
+        group.attrs[f"{name}{k}"] = np.array(list(part), dtype=kind)
 
 
 def _json_attr(f, name, where):
@@ -133,13 +137,15 @@ _CELL_NAMES = {"SimpleRNN": ("kernel", "recurrent_kernel", "bias")}
 
 
 def _weight_names(layer, prefix):
-    """Keras 3's variable paths for ``layer.weights`` (``<model>/<layer>/...``)."""
+    """Keras 3's variable paths for ``layer.weights``: ``<model>/<layer>/...`` in a
+    Sequential (built in the model's scope), ``<layer>/...`` in a functional model."""
     from ..layers.rnn.base import BaseRNN
     from ..layers.rnn.bidirectional import Bidirectional
     from ..models.model import Model
-    base = f"{prefix}/{layer.name}"
+    base = f"{prefix}/{layer.name}" if prefix else layer.name
     if isinstance(layer, Model):
-        return [n for sub in W.model_layers(layer) for n in _weight_names(sub, base)]
+        inner = base if _is_sequential(layer) else ""
+        return [n for sub in W.model_layers(layer) for n in _weight_names(sub, inner)]
     if isinstance(layer, Bidirectional):
         return (_weight_names(layer.forward_layer, base) +
                 _weight_names(layer.backward_layer, base))
@@ -152,6 +158,11 @@ def _weight_names(layer, prefix):
     if type(layer).__name__ == "Embedding":
         return [f"{base}/embeddings"]
     return [f"{base}/variable_{i}" for i in range(len(layer.weights))]
+
+
+def _is_sequential(model):
+    from ..models.sequential import Sequential
+    return isinstance(model, Sequential)
 
 
 def _legacy_spec(spec):
@@ -184,7 +195,7 @@ def _write_file(f, model, include_optimizer):
     names_of = {}
     for layer in layers:
         lg = g.create_group(layer.name)
-        names = _weight_names(layer, model.name)
+        names = _weight_names(layer, model.name if _is_sequential(model) else "")
         _write_attr_list(lg, "weight_names", names)
         for n, w in zip(names, layer.weights):
             lg.create_dataset(n, data=w)

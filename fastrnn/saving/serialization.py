@@ -63,7 +63,7 @@ def _shape(shape):
 
 
 # ---------------------------------------------------------------------- layers out
-def keras_layer_config(layer):
+def keras_layer_config(layer, build=False):
     """The ``config`` Keras 3 writes for the Keras twin of ``layer`` (its keys, order and
     nested dicts).
 
@@ -91,9 +91,9 @@ def keras_layer_config(layer):
         if layer.seed is not None:
             c["seed"] = layer.seed
     elif cls == "Bidirectional":
-        c.update(merge_mode=layer.merge_mode, layer=serialize_layer(layer.forward_layer,
-                                                                    build=False),
-                 backward_layer=serialize_layer(layer.backward_layer, build=False))
+        c.update(merge_mode=layer.merge_mode,
+                 layer=serialize_layer(layer.forward_layer, build=build),
+                 backward_layer=serialize_layer(layer.backward_layer, build=build))
     elif cls == "Dense":
         c.update(units=layer.units, activation=_activation(layer.activation),
                  use_bias=layer.use_bias,
@@ -143,7 +143,7 @@ def serialize_layer(layer, build=True):
     cls = type(layer).__name__
     own = LAYERS.get(cls) is type(layer)
     spec = {"module": "keras.layers" if own else type(layer).__module__, "class_name": cls,
-            "config": keras_layer_config(layer),
+            "config": keras_layer_config(layer, build),
             "registered_name": None if own else f"Custom>{cls}"}
     shape = getattr(layer, "input_shape", None)
     if build and layer.built and shape is not None and cls != "InputLayer":
@@ -159,10 +159,19 @@ def _with_build_config(entry, model):
     if not layer.built or shape is None or entry["class_name"] == "InputLayer" or \
             "build_config" in entry:
         return entry
+    build = {"input_shape": _shape(shape)}
+    for node in entry.get("inbound_nodes", [])[:1]:
+        state = node.get("kwargs", {}).get("initial_state")
+        if isinstance(state, dict):  # Keras writes the states as a list
+            node["kwargs"]["initial_state"] = state = [state]
+        if state:
+            build = {"shapes_dict": {
+                "sequences_shape": _shape(shape),
+                "initial_state_shape": [s["config"]["shape"] for s in state]}}
     out = {}
     for key, value in entry.items():
         if key == "name":
-            out["build_config"] = {"input_shape": _shape(shape)}
+            out["build_config"] = build
         out[key] = value
     return out
 
@@ -184,6 +193,10 @@ def model_spec(model, include_compile=True):
     else:
         config = model.get_config()  # functional_config over serialize_layer
         config["layers"] = [_with_build_config(entry, model) for entry in config["layers"]]
+        for key, struct in (("input_layers", model._inputs_struct),
+                            ("output_layers", model._outputs_struct)):
+            if not isinstance(struct, (list, dict)) and len(config[key]) == 1:
+                config[key] = config[key][0]  # Keras writes one tensor flat
         spec = {"module": "keras.src.models.functional", "class_name": "Functional",
                 "config": config, "registered_name": "Functional",
                 "build_config": {"input_shape": None}}
