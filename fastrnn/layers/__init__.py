@@ -63,5 +63,9 @@ def deserialize(spec, custom_objects=None):
         else:
             raise ValueError(f"Unknown layer class `{name}`: fastrnn has no such layer. Pass "
                              "it in `custom_objects` if it is your own.")
+    from ..models import MODELS
     from ..saving.serialization import normalize_spec  # Keras 2 / Keras 3 spellings
-    return cls.from_config(dict(normalize_spec(spec).get("config", {})))
+    config = dict(normalize_spec(spec).get("config", {}))
+    if any(cls is m for m in MODELS.values()):  # nested layers may be custom too
+        return cls.from_config(config, custom_objects)
+    return cls.from_config(config)

@@ -30,7 +30,7 @@ def _h5py():
 # ---------------------------------------------------------------------- weights
 def write_weights(f, model, include_optimizer=True):
     """Write ``model``'s weights (and optimizer state) into the open h5py file ``f``."""
-    for path, name, arrays in W.entries(model):
+    for path, name, arrays, _ in W.entries(model):
         group = f.create_group(f"{path}/vars" if path else "vars")
         group.attrs["name"] = name
         for i, a in enumerate(arrays):
@@ -71,13 +71,13 @@ def read_weights(f, model, where, order=None, optimizer=True):
     found = _datasets(f, where)
     plan = []
     visited = set()
-    for path, name, arrays in W.entries(model, order=order):
+    for path, name, arrays, owner in W.entries(model, order=order):
         key = f"{path}/vars" if path else "vars"
         visited.add(key)
         n_file = found.get(key, 0)
         if not arrays:
             continue
-        label = f"layer `{name}` (group '{key}')"
+        label = f"layer `{owner}` (group '{key}')"
         if key not in f:
             raise LoadError(f"{where} has no weights for {label}: the file holds another "
                             "architecture.")

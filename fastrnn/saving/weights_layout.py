@@ -42,10 +42,11 @@ def model_layers(model, order=None):
     return ordered
 
 
-def _cell(prefix, layer):
-    return [(prefix, layer.name, []),
+def _cell(prefix, layer, label=None):
+    label = label or layer.name
+    return [(prefix, layer.name, [], label),
             (f"{prefix}/cell", keras_snake_case(type(layer).__name__) + "_cell",
-             list(layer.weights))]
+             list(layer.weights), label)]
 
 
 def _layer_entries(prefix, layer):
@@ -55,18 +56,19 @@ def _layer_entries(prefix, layer):
     if isinstance(layer, Model):
         return entries(layer, prefix)
     if isinstance(layer, Bidirectional):
-        return ([(prefix, layer.name, [])] +
-                _cell(f"{prefix}/backward_layer", layer.backward_layer) +
-                _cell(f"{prefix}/forward_layer", layer.forward_layer))
+        b, f = layer.backward_layer, layer.forward_layer
+        return ([(prefix, layer.name, [], layer.name)] +
+                _cell(f"{prefix}/backward_layer", b, f"{layer.name} ({b.name})") +
+                _cell(f"{prefix}/forward_layer", f, f"{layer.name} ({f.name})"))
     if isinstance(layer, BaseRNN):
         return _cell(prefix, layer)
-    return [(prefix, layer.name, list(layer.weights))]
+    return [(prefix, layer.name, list(layer.weights), layer.name)]
 
 
 def entries(model, prefix="", order=None):
-    """``[(group path, @name, [weight arrays])]`` for every ``vars`` group Keras writes
-    for ``model`` (the arrays are the model's own, in Keras's order)."""
-    out = [(prefix, model.name, [])]
+    """``[(group path, @name, [weight arrays], layer label)]`` for every ``vars`` group
+    Keras writes for ``model`` (the arrays are the model's own, in Keras's order)."""
+    out = [(prefix, model.name, [], model.name)]
     used = {}
     for layer in model_layers(model, order):
         base = keras_snake_case(type(layer).__name__)
