@@ -68,6 +68,23 @@ def _models():
     c = Concatenate()([d, Add()([shared(left), shared(right)])])
     out["siamese"] = (Model([left, right], Dense(1, activation="sigmoid")(c),
                             name="siamese"), [floats(4, 6, 3), floats(4, 6, 3)], None)
+    k2 = Sequential(name="keras2_style")  # Keras 2 spellings, no Input
+    k2.add(Embedding(30, 4, input_length=6))
+    k2.add(SimpleRNN(3, return_sequences=True))
+    k2.add(Flatten())
+    k2.add(Dense(2))
+    out["keras2_style"] = (k2, rng.integers(0, 30, (3, 6)).astype("int32"), None)
+    out["float64"] = (Sequential([fastrnn.Input((5, 3), dtype="float64"),
+                                  SimpleRNN(4, dtype="float64", return_sequences=True),
+                                  Bidirectional(SimpleRNN(2, dtype="float64")),
+                                  Dense(1, dtype="float64")], name="float64"),
+                      rng.uniform(-1, 1, (4, 5, 3)), None)
+    inner_in = fastrnn.Input((5, 3))
+    inner = Model(inner_in, SimpleRNN(4, return_sequences=True)(inner_in), name="inner")
+    outer_in = fastrnn.Input((5, 3))
+    sub = Sequential([fastrnn.Input((5, 4)), SimpleRNN(2)], name="sub")
+    out["nested"] = (Model(outer_in, Dense(1)(sub(inner(outer_in))), name="nested"),
+                     floats(3, 5, 3), None)
     for name, opt in (("adam", Adam(0.05)), ("rmsprop", RMSprop(0.01, momentum=0.5)),
                       ("sgd", SGD(0.1, momentum=0.9))):
         m = Sequential([fastrnn.Input((6, 2)), SimpleRNN(4, return_sequences=True),
