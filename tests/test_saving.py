@@ -95,7 +95,7 @@ def test_save_load_round_trip(build, suffix, tmp_path, rng):
     model.save(path)
     loaded = load_model(path)
     assert type(loaded) is type(model) and loaded.name == model.name
-    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+    assert [x.name for x in loaded.layers] == [x.name for x in model.layers]
     for a, b in zip(loaded.weights, model.weights):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)

@@ -108,10 +108,10 @@ def read_weights(f, model, where, order=None, optimizer=True):
         group = f["optimizer/vars"]
         arrays = [group[str(i)][()] for i in range(len(group))]
         if not W.set_optimizer_arrays(opt, model.trainable_weights, arrays, where):
+            expected = 2 + len(W._slot_list(opt, model.trainable_weights))
             warnings.warn(f"{where}: skipping the optimizer state: the file has "
                           f"{len(arrays)} optimizer variables, optimizer `{opt.name}` of "
-                          f"model `{model.name}` has {2 + len(W._slot_list(opt, model.trainable_weights))}.",
-                          stacklevel=3)
+                          f"model `{model.name}` has {expected}.", stacklevel=3)
 
 
 def save_weights_h5(model, filepath, overwrite=True):

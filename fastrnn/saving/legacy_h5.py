@@ -84,12 +84,12 @@ def read_legacy_weights(f, model, where):
     if len(file_layers) != len(layers):
         raise LoadError(f"{where} holds weights for {len(file_layers)} layers "
                         f"{[n for n, _, _ in file_layers]}, but model `{model.name}` has "
-                        f"{len(layers)} layers with weights {[l.name for l in layers]}.")
-    by_name = {l.name: l for l in layers}
+                        f"{len(layers)} layers with weights {[x.name for x in layers]}.")
+    by_name = {x.name: x for x in layers}
     if {n for n, _, _ in file_layers} == set(by_name):
         pairs = [(by_name[n], n, names, values) for n, names, values in file_layers]
     else:
-        pairs = [(l, n, names, values) for l, (n, names, values) in zip(layers, file_layers)]
+        pairs = [(x, n, names, values) for x, (n, names, values) in zip(layers, file_layers)]
     plan = []
     for layer, fname, names, values in pairs:
         own = layer.weights

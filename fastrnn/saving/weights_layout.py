@@ -126,7 +126,9 @@ def set_optimizer_arrays(opt, variables, arrays, where):
     fit this optimizer and these variables, as Keras skips it with a warning."""
     slots = _slot_list(opt, variables)
     arrays = list(arrays)
-    if len(arrays) == len(slots) + 2:
+    if len(arrays) in (1, 2):  # an optimizer never built: iterations (and lr) only
+        head, arrays, slots = arrays, [], []
+    elif len(arrays) == len(slots) + 2:
         head, arrays = arrays[:2], arrays[2:]
     elif len(arrays) == len(slots) + 1:  # Keras 2: iterations only
         head, arrays = arrays[:1], arrays[1:]
