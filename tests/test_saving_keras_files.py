@@ -4,7 +4,9 @@
 ``NAME.keras``, legacy ``NAME.h5`` and ``NAME.weights.h5`` written by Keras 3.15.1, and
 ``keras2_NAME.h5`` / ``keras2_NAME_weights.h5`` written by Keras 2.21 (tf_keras), each
 with ``NAME.npz``: inputs, Keras's predictions, weights by layer, and for the trained
-model the next ``train_on_batch`` after loading. No TensorFlow is imported here.
+model the next ``train_on_batch`` after loading; ``keras2opt_*`` (tf_keras's .keras and
+.h5 with RMSprop and SGD state) come from tools/make_keras2_saved_fixtures.py. No
+TensorFlow is imported here.
 """
 import json
 import pathlib
@@ -109,3 +111,20 @@ def test_weights_of_another_architecture_name_file_and_layer():
     assert "simple_rnn" in str(info.value)
     with pytest.raises(LoadError, match=r"keras2_bidir_dense_weights\.h5"):
         model.load_weights(SAVED / "keras2_bidir_dense_weights.h5")
+
+
+@pytest.mark.parametrize("filename", ["keras2opt_rmsprop.keras", "keras2opt_rmsprop.h5",
+                                      "keras2opt_sgd.keras", "keras2opt_sgd.h5"])
+def test_keras2_files_resume_with_every_optimizer(filename):
+    """tf_keras 2.21's own .keras zip and legacy .h5 (tools/make_keras2_saved_fixtures.py):
+    RMSprop (momentum, centered; Keras 2's EMA defaults) and SGD (nesterov momentum)."""
+    with np.load(SAVED / f"{_stem(filename)}.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    model = load_model(SAVED / filename)
+    x = _x(arrays)
+    np.testing.assert_allclose(model.predict(x, verbose=0), arrays["out"], **TOL)
+    assert model.optimizer.iterations == 2
+    np.testing.assert_allclose(model.train_on_batch(x, arrays["y"]), arrays["next_returns"],
+                               **TOL)
+    weights = np.concatenate([w.ravel() for w in model.weights])
+    np.testing.assert_allclose(weights, arrays["next_weights"], **TOL)

@@ -378,6 +378,9 @@ def optimizer_from_config(value):
         raise ValueError(f"Cannot read the optimizer {value!r} from a compile config.")
     name = value["class_name"].split(">")[-1]  # Keras 2 writes "Custom>Adam"
     config = dict(value.get("config") or {})
+    if not config.get("use_ema", False):  # EMA settings mean nothing without EMA
+        config.pop("ema_momentum", None)
+        config.pop("ema_overwrite_frequency", None)
     for key, default in _OPTIMIZER_DEFAULTS.items():
         if key in config:
             v = config.pop(key)
