@@ -1,9 +1,12 @@
 """File plumbing shared by the formats: atomic writes, path checks, and one error type
 that names the file."""
+import contextlib
 import os
 import tempfile
+import zipfile
+import zlib
 
-__all__ = ["atomic_write", "check_path", "LoadError"]
+__all__ = ["atomic_write", "check_path", "LoadError", "reading"]
 
 
 class LoadError(ValueError):
@@ -48,3 +51,17 @@ def atomic_write(filepath, write, overwrite=True):
         except OSError:
             pass
         raise
+
+
+@contextlib.contextmanager
+def reading(where):
+    """Turn what h5py, zipfile and json raise on damaged bytes into a ``LoadError`` naming
+    the file (ours, and NotImplementedError, pass through unchanged)."""
+    try:
+        yield
+    except (LoadError, NotImplementedError, FileNotFoundError):
+        raise
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, UnicodeError,
+            AttributeError, IndexError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
+        raise LoadError(f"{where} is corrupt or truncated: it cannot be read "
+                        f"({type(exc).__name__}: {exc}).") from None

@@ -9,12 +9,13 @@ import io
 import json
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
 from . import serialization as S
 from . import weights_layout as W
-from .files import LoadError, atomic_write
+from .files import LoadError, atomic_write, reading
 
 __all__ = ["save_keras", "load_keras", "write_weights", "read_weights", "save_weights_h5",
            "load_weights_h5"]
@@ -133,7 +134,7 @@ def _open_h5(source, where):
 
 
 def load_weights_h5(model, filepath):
-    with _open_h5(filepath, filepath) as f:
+    with reading(filepath), _open_h5(filepath, filepath) as f:
         if "model_weights" in f or "layer_names" in f.attrs:
             from . import legacy_h5
             legacy_h5.read_legacy_weights(f, model, filepath)
@@ -173,7 +174,8 @@ def _read_member(zf, name, where, limit=None):
                         "config can be.")
     try:
         return zf.read(name)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError,
+            NotImplementedError) as exc:  # zipfile: "compression method", "version"
         raise LoadError(f"{where}: `{name}` is corrupt ({exc}).") from None
 
 
@@ -181,7 +183,8 @@ def read_keras_zip(filepath):
     """``(config dict, weights bytes or None)`` from a ``.keras`` file."""
     try:
         zf = zipfile.ZipFile(filepath, "r")
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError,
+            NotImplementedError) as exc:  # zipfile: "compression method", "version"
         raise LoadError(f"{filepath} is not a valid .keras file (a zip archive): {exc}; it "
                         "may be truncated or corrupt.") from None
     with zf:
@@ -201,24 +204,30 @@ def read_keras_zip(filepath):
 
 
 def _config_order(spec):
+    """The layer names in the order the file lists them (its weights' order)."""
     layers = (spec.get("config") or {}).get("layers") or []
     sequential = spec.get("class_name") == "Sequential"
-    return [s.get("config", {}).get("name", s.get("name")) for s in layers
-            if not (sequential and s.get("class_name") == "InputLayer")]
+    return [s.get("name") or (s.get("config") or {}).get("name") for s in layers
+            if isinstance(s, dict) and not (sequential and s.get("class_name") == "InputLayer")]
 
 
 def build_model(spec, where, custom_objects, compile):
     """A fastrnn model from a Keras model entry, compiled from its compile config."""
     try:
         model = S.model_from_spec(spec, custom_objects)
-    except (ValueError, TypeError, KeyError, NotImplementedError) as exc:
-        cls = type(exc) if isinstance(exc, (NotImplementedError,)) else LoadError
-        raise cls(f"{where}: {exc}") from None
+    except NotImplementedError as exc:
+        raise NotImplementedError(f"{where}: {exc}") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        raise LoadError(f"{where}: {exc}") from None
+    except (AttributeError, IndexError, MemoryError, OverflowError, RecursionError) as exc:
+        raise LoadError(f"{where}: the model config is malformed ({type(exc).__name__}: "
+                        f"{exc}).") from None
     cc = spec.get("compile_config")
     if compile and cc:
         try:
             S.compile_from_config(model, cc)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError,
+                NotImplementedError) as exc:
             warnings.warn(f"{where}: the model is returned uncompiled: its compile config "
                           f"cannot be restored ({exc}).", stacklevel=3)
     return model
@@ -230,7 +239,8 @@ def load_keras(filepath, custom_objects=None, compile=True):
         raise LoadError(f"{filepath}: config.json holds no model config.")
     model = build_model(spec, filepath, custom_objects, compile)
     if weights is not None:
-        with _open_h5(io.BytesIO(weights), f"{filepath} (model.weights.h5)") as f:
+        where = f"{filepath} (model.weights.h5)"
+        with reading(where), _open_h5(io.BytesIO(weights), where) as f:
             read_weights(f, model, filepath, order=_config_order(spec))
     return model
 
@@ -239,5 +249,6 @@ def load_weights_keras_zip(model, filepath):
     spec, weights = read_keras_zip(filepath)
     if weights is None:
         raise LoadError(f"{filepath} holds no weights.")
-    with _open_h5(io.BytesIO(weights), f"{filepath} (model.weights.h5)") as f:
+    where = f"{filepath} (model.weights.h5)"
+    with reading(where), _open_h5(io.BytesIO(weights), where) as f:
         read_weights(f, model, filepath)

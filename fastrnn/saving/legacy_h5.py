@@ -17,7 +17,7 @@ import numpy as np
 
 from . import serialization as S
 from . import weights_layout as W
-from .files import LoadError, atomic_write
+from .files import LoadError, atomic_write, reading
 
 __all__ = ["save_h5", "load_h5", "read_legacy_weights"]
 
@@ -109,7 +109,7 @@ def read_legacy_weights(f, model, where):
 def load_h5(filepath, custom_objects=None, compile=True):
     """A model from a Keras 2 / Keras 3 legacy full-model ``.h5`` file."""
     from .keras_format import _open_h5, build_model
-    with _open_h5(filepath, filepath) as f:
+    with reading(filepath), _open_h5(filepath, filepath) as f:
         spec = _json_attr(f, "model_config", filepath)
         if spec is None:
             raise LoadError(f"{filepath} has no `model_config` attribute: it holds weights "
