@@ -128,3 +128,34 @@ def test_keras2_files_resume_with_every_optimizer(filename):
                                **TOL)
     weights = np.concatenate([w.ravel() for w in model.weights])
     np.testing.assert_allclose(weights, arrays["next_weights"], **TOL)
+
+
+def test_layer_get_config_speaks_keras_arguments():
+    """Every key of a fastrnn layer's ``get_config()`` is an argument Keras 3 writes for
+    that class (as read from Keras's own config.json files), so Keras's ``from_config``
+    accepts it; ``serialize`` gives Keras's exact config."""
+    import zipfile
+
+    from fastrnn.layers import LAYERS, serialize
+    keras_keys = {}
+
+    def collect(spec):
+        if isinstance(spec, dict):
+            if "class_name" in spec and isinstance(spec.get("config"), dict):
+                keras_keys.setdefault(spec["class_name"], set()).update(spec["config"])
+            for value in spec.values():
+                collect(value)
+        elif isinstance(spec, list):
+            for value in spec:
+                collect(value)
+    for name in NAMES:
+        with zipfile.ZipFile(SAVED / f"{name}.keras") as zf:
+            collect(json.loads(zf.read("config.json")))
+    assert {"SimpleRNN", "Bidirectional", "Dense", "Embedding"} <= set(keras_keys)
+    model = load_model(SAVED / "bidir_dense.keras")
+    layers = model.layers + [load_model(SAVED / "embed_rnn_dense.keras").layers[0]]
+    for layer in layers:
+        cls = type(layer).__name__
+        assert LAYERS[cls] is type(layer)
+        assert set(layer.get_config()) <= keras_keys[cls] | {"input_shape"}, cls
+        assert set(serialize(layer)["config"]) == keras_keys[cls] - {"seed"}, cls

@@ -192,8 +192,12 @@ class Layer:
     # ------------------------------------------------------------------ config
     def get_config(self):
         config = {"name": self.name, "dtype": self.dtype, "trainable": self.trainable}
-        if self.batch_input_shape is not None:
-            config["batch_input_shape"] = self.batch_input_shape
+        shape = self.batch_input_shape
+        if shape is not None:  # Keras 3's layers take `input_shape` (no batch axis)
+            if shape[0] is None:
+                config["input_shape"] = shape[1:]
+            else:
+                config["batch_input_shape"] = shape
         return config
 
     @classmethod
