@@ -77,6 +77,10 @@ def keras_layer_config(layer, build=False):
         return {"batch_shape": _shape(layer.batch_shape), "dtype": layer.input_dtype,
                 "sparse": False, "ragged": False, "name": layer.name, "optional": False}
     c = {"name": layer.name, "trainable": layer.trainable, "dtype": dtype_policy(layer.dtype)}
+    native = layer.get_config()  # regularizers/constraints, where a layer has them
+
+    def nulls(keys):
+        return {k: native.get(k) for k in keys}
     if cls == "SimpleRNN":
         c.update(return_sequences=layer.return_sequences, return_state=layer.return_state,
                  go_backwards=layer.go_backwards, stateful=layer.stateful,
@@ -86,7 +90,7 @@ def keras_layer_config(layer, build=False):
                  kernel_initializer=initializer(layer.kernel_initializer),
                  recurrent_initializer=initializer(layer.recurrent_initializer),
                  bias_initializer=initializer(layer.bias_initializer))
-        c.update({k: None for k in _NONE_ARGS[cls]})
+        c.update(nulls(_NONE_ARGS[cls]))
         c.update(dropout=layer.dropout, recurrent_dropout=layer.recurrent_dropout)
         if layer.seed is not None:
             c["seed"] = layer.seed
@@ -99,13 +103,13 @@ def keras_layer_config(layer, build=False):
                  use_bias=layer.use_bias,
                  kernel_initializer=initializer(layer.kernel_initializer),
                  bias_initializer=initializer(layer.bias_initializer))
-        c.update({k: None for k in _NONE_ARGS[cls]})
+        c.update(nulls(_NONE_ARGS[cls]))
         c["quantization_config"] = None
     elif cls == "Embedding":
         c.update(input_dim=layer.input_dim, output_dim=layer.output_dim,
                  embeddings_initializer=initializer(layer.embeddings_initializer),
-                 embeddings_regularizer=None, activity_regularizer=None,
-                 embeddings_constraint=None, mask_zero=layer.mask_zero,
+                 **nulls(("embeddings_regularizer", "activity_regularizer",
+                          "embeddings_constraint")), mask_zero=layer.mask_zero,
                  quantization_config=None)
     elif cls == "Dropout":
         c.update(rate=layer.rate, seed=layer.seed, noise_shape=None)
@@ -125,8 +129,8 @@ def keras_layer_config(layer, build=False):
         c.update(axis=layer.axis)
     elif cls in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
         pass
-    else:  # Lambda, or a user's own layer: its own config (saving refuses a Lambda)
-        c = layer.get_config()
+    else:  # other layers (and a user's own): their own config (saving refuses a Lambda)
+        c = native
     return c
 
 
@@ -387,10 +391,13 @@ def optimizer_from_config(value):
             if key != "jit_compile" and v != default:
                 raise NotImplementedError(f"fastrnn's {name} optimizer does not implement "
                                           f"`{key}={v!r}`.")
-    if isinstance(config.get("learning_rate"), dict):
-        raise NotImplementedError(f"fastrnn does not implement learning-rate schedules; the "
-                                  f"file's {name} optimizer has one.")
-    return optimizers.get({"class_name": name, "config": config})
+    try:
+        return optimizers.get({"class_name": name, "config": config})
+    except (TypeError, ValueError) as exc:
+        if isinstance(config.get("learning_rate"), dict):
+            raise NotImplementedError(f"fastrnn cannot rebuild the learning-rate schedule "
+                                      f"of the file's {name} optimizer ({exc}).") from None
+        raise
 
 
 def compile_from_config(model, config):

@@ -50,6 +50,7 @@ def _cell(prefix, layer, label=None):
 
 
 def _layer_entries(prefix, layer):
+    from ..layers.base import Layer
     from ..layers.rnn.base import BaseRNN
     from ..layers.rnn.bidirectional import Bidirectional
     from ..models.model import Model
@@ -62,6 +63,10 @@ def _layer_entries(prefix, layer):
                 _cell(f"{prefix}/forward_layer", f, f"{layer.name} ({f.name})"))
     if isinstance(layer, BaseRNN):
         return _cell(prefix, layer)
+    inner = getattr(layer, "layer", None)
+    if isinstance(inner, Layer):  # a wrapper (TimeDistributed): Keras walks `.layer`
+        return [(prefix, layer.name, [], layer.name)] + _layer_entries(f"{prefix}/layer",
+                                                                       inner)
     return [(prefix, layer.name, list(layer.weights), layer.name)]
 
 
@@ -140,7 +145,7 @@ def set_optimizer_arrays(opt, variables, arrays, where):
                              f"variable it belongs to has shape {v.shape}: the optimizer "
                              "state is from another model.")
     opt.iterations = int(np.asarray(head[0]))
-    if len(head) > 1 and not callable(opt._learning_rate):
+    if len(head) > 1 and isinstance(opt._learning_rate, (int, float)):  # not a schedule
         opt.learning_rate = float(np.asarray(head[1]))
     for (v, s), a in zip(slots, arrays):
         opt._slot(v, s)[...] = np.asarray(a, v.dtype)
