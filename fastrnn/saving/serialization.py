@@ -44,8 +44,20 @@ def dtype_policy(name):
             "registered_name": None}
 
 
-def initializer(name):
-    cls, config = _INITIALIZERS[name]
+def initializer(value):
+    """Keras 3's serialized initializer for a fastrnn one: a name (Keras's default
+    arguments written out) or a ``{"class_name", "config"}`` dict."""
+    if isinstance(value, str) and value in _INITIALIZERS:
+        cls, config = _INITIALIZERS[value]
+    elif isinstance(value, str):  # other Keras names: the class with its defaults
+        cls, config = "".join(p.capitalize() for p in value.split("_")), {}
+    elif isinstance(value, dict) and isinstance(value.get("class_name"), str):
+        cls, config = value["class_name"], value.get("config") or {}
+    elif hasattr(value, "get_config"):
+        cls = getattr(value, "class_name", type(value).__name__)
+        config = value.get_config()
+    else:
+        raise ValueError(f"Cannot write the initializer {value!r} in Keras's format.")
     return {"module": "keras.initializers", "class_name": cls, "config": dict(config),
             "registered_name": None}
 
