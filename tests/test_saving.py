@@ -233,3 +233,17 @@ def test_save_model_function_and_overwrite(tmp_path, rng):
     with pytest.raises(FileExistsError):
         model.save(path, overwrite=False)
     assert fastrnn.saving.load_model(path).count_params() == model.count_params()
+
+
+def test_long_name_lists_are_split_as_keras_splits_them(tmp_path):
+    """HDF5 object headers hold 64 KiB: Keras writes longer name lists as ``name0,
+    name1, ...``; fastrnn writes and reads them the same way."""
+    from fastrnn.saving.legacy_h5 import _attr_list, _write_attr_list
+    names = [f"model/layer_{i}/simple_rnn_cell/recurrent_kernel" for i in range(3000)]
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        _write_attr_list(f, "weight_names", names)
+        _write_attr_list(f, "short", ["a", "b"])
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        assert "weight_names" not in f.attrs and "weight_names1" in f.attrs
+        assert _attr_list(f, "weight_names") == names
+        assert _attr_list(f, "short") == ["a", "b"]
