@@ -35,9 +35,10 @@ LAYERS = {cls.__name__: cls for cls in (
 
 
 def serialize(layer):
-    """``{"module", "class_name", "config", "registered_name"}`` as Keras 3 writes it."""
-    return {"module": "keras.layers", "class_name": layer.class_name,
-            "config": layer.get_config(), "registered_name": None}
+    """``{"module", "class_name", "config", "registered_name"}`` with the config Keras 3
+    writes for the layer (fastrnn.saving.serialization; files add ``build_config``)."""
+    from ..saving.serialization import serialize_layer
+    return serialize_layer(layer, build=False)
 
 
 def deserialize(spec, custom_objects=None):
@@ -67,4 +68,9 @@ def deserialize(spec, custom_objects=None):
         else:
             raise ValueError(f"Unknown layer class `{name}`: fastrnn has no such layer. Pass "
                              "it in `custom_objects` if it is your own.")
-    return cls.from_config(dict(spec.get("config", {})))
+    from ..models import MODELS
+    from ..saving.serialization import normalize_spec  # Keras 2 / Keras 3 spellings
+    config = dict(normalize_spec(spec).get("config", {}))
+    if any(cls is m for m in MODELS.values()):  # nested layers may be custom too
+        return cls.from_config(config, custom_objects)
+    return cls.from_config(config)

@@ -38,6 +38,11 @@ def _get(module, key, value, layer):
     except (ValueError, TypeError) as e:
         raise ValueError(f"Received an invalid value for argument `{key}` of layer "
                          f"{layer}: {e}") from None
+# Keys Keras 3 (or Keras 2) configs carry for features fastrnn does not have: accepted at
+# the value that means "off", anything else raises NotImplementedError naming the key.
+KERAS_DEFAULTS = {"quantization_config": None, "lora_rank": None, "lora_alpha": None,
+                  "time_major": False, "optional": False, "ragged": False, "autocast": True,
+                  "sparse": False}
 
 
 class Context(SimpleNamespace):
@@ -78,6 +83,12 @@ class Layer:
                     raise NotImplementedError(
                         f"fastrnn does not implement argument `{key}` of "
                         f"{owner}; got {value!r}. Remove it, or pass None.")
+            elif key in KERAS_DEFAULTS:
+                if value != KERAS_DEFAULTS[key]:
+                    raise NotImplementedError(
+                        f"fastrnn does not implement argument `{key}` of "
+                        f"{owner}; got {value!r} (only "
+                        f"{KERAS_DEFAULTS[key]!r} is supported).")
             else:
                 raise TypeError(f"{owner}() got an unexpected keyword "
                                 f"argument `{key}`.")
@@ -258,8 +269,12 @@ class Layer:
         ``activity_regularizer`` when set (Keras's base ``Layer.get_config``)."""
         from .. import constraints, regularizers
         config = {"name": self.name, "dtype": self.dtype, "trainable": self.trainable}
-        if self.batch_input_shape is not None:
-            config["batch_input_shape"] = self.batch_input_shape
+        shape = self.batch_input_shape
+        if shape is not None:  # Keras 3's layers take `input_shape` (no batch axis)
+            if shape[0] is None:
+                config["input_shape"] = shape[1:]
+            else:
+                config["batch_input_shape"] = shape
         for role in self._weight_roles:
             config[f"{role}_regularizer"] = _serialize(
                 regularizers, getattr(self, f"{role}_regularizer"), self.name)
@@ -274,16 +289,10 @@ class Layer:
     def from_config(cls, config):
         return cls(**config)
 
-    # the lock is not state: copies and pickles get their own
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop("_lock", None)
-        state["_inbound_nodes"] = []
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._lock = threading.RLock()
+    # pickling and copying go through config + weights (fastrnn.saving.pickling)
+    def __reduce_ex__(self, protocol):
+        from ..saving.pickling import reduce_layer
+        return reduce_layer(self)
 
     @property
     def class_name(self):

@@ -120,7 +120,9 @@ class Dense(Layer):
         config = super().get_config()
         config.update(units=self.units, activation=self.activation, use_bias=self.use_bias,
                       kernel_initializer=self.kernel_initializer,
-                      bias_initializer=self.bias_initializer, seed=self.seed)
+                      bias_initializer=self.bias_initializer)
+        if self.seed is not None:  # not a Keras 3 argument: only when set
+            config["seed"] = self.seed
         return config
 
     def __repr__(self):
@@ -247,11 +249,14 @@ class Embedding(Layer):
         config = super().get_config()
         config.update(input_dim=self.input_dim, output_dim=self.output_dim,
                       embeddings_initializer=self.embeddings_initializer,
-                      mask_zero=self.mask_zero, seed=self.seed)
+                      mask_zero=self.mask_zero)
+        if self.seed is not None:  # not a Keras 3 argument: only when set
+            config["seed"] = self.seed
         config.setdefault("activity_regularizer", None)  # Keras's Embedding always writes it
         if self.input_length is not None:
             config["input_length"] = self.input_length
-        if getattr(self, "_implicit_input", False):
+        if getattr(self, "_implicit_input", False) or self.input_length is not None:
+            config.pop("input_shape", None)  # Keras 2 declared it from input_length
             config.pop("batch_input_shape", None)
         return config
 

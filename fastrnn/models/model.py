@@ -5,6 +5,7 @@ import numpy as np
 from .. import _validation as V
 from ..layers.base import Context, Layer
 from ..layers.input_layer import InputLayer, KerasTensor, flatten
+from ..saving.mixin import SavingMixin
 from ..training.tape import Tape
 from ..training.trainer import Trainer
 from ..utils import make_rng, unique_name
@@ -15,7 +16,7 @@ from .summary import print_summary
 __all__ = ["Model"]
 
 
-class Model(Trainer, Layer):
+class Model(Trainer, SavingMixin, Layer):
     """Groups layers into an object with training and inference features.
 
     Args:

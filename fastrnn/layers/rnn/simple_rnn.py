@@ -133,19 +133,6 @@ class SimpleRNN(BaseRNN):
                       bias_initializer=self.bias_initializer, activity_regularizer=None)
         return config
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_fast"] = None  # a compiled plan over the weights: rebuilt on unpickling
-        state["_workspace"] = {}
-        return state
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if self.built:
-            self._fast = functional.compile_forward(self.kernel, self.recurrent_kernel,
-                                                    self.bias, self.activation,
-                                                    self.go_backwards)
-
     def __repr__(self):
         return (f"<SimpleRNN name={self.name}, units={self.units}, "
                 f"activation={self.activation}, built={self.built}>")
