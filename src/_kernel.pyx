@@ -7,8 +7,11 @@ One fused-type source for float32 and float64. Every entry point takes
 C-contiguous buffers that ``fastrnn.functional`` has validated, coerced and
 allocated; the entry points add only per-call scratch (packed weights, per-thread
 partial sums), and the loops over time allocate nothing and run with the GIL
-released. Arrays are in input-time (position) order: with ``reverse``
-(go_backwards) the loops walk time from the last position to the first.
+released. Long calls run in chunks with Python's signal handlers in between
+(CHECK_WORK), so Ctrl-C interrupts them. Offsets are 64-bit; counts passed as int
+(rows of one call, leading dimensions) are below 2**31 (functional checks).
+Arrays are in input-time (position) order: with ``reverse`` (go_backwards) the
+loops walk time from the last position to the first.
 """
 from cython cimport floating
 from cython.parallel cimport prange
