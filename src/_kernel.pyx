@@ -7,8 +7,11 @@ One fused-type source for float32 and float64. Every entry point takes
 C-contiguous buffers that ``fastrnn.functional`` has validated, coerced and
 allocated; the entry points add only per-call scratch (packed weights, per-thread
 partial sums), and the loops over time allocate nothing and run with the GIL
-released. Arrays are in input-time (position) order: with ``reverse``
-(go_backwards) the loops walk time from the last position to the first.
+released. Long calls run in chunks with Python's signal handlers in between
+(CHECK_WORK), so Ctrl-C interrupts them. Offsets are 64-bit; counts passed as int
+(rows of one call, leading dimensions) are below 2**31 (functional checks).
+Arrays are in input-time (position) order: with ``reverse`` (go_backwards) the
+loops walk time from the last position to the first.
 """
 from cython cimport floating
 from cython.parallel cimport prange
@@ -447,11 +450,12 @@ cdef inline int _threads(int requested, int B, long long work) noexcept nogil:
     return requested if requested < B else B
 
 
-# Long calls run in chunks of about this many multiply-adds; between chunks the entry
-# points take the GIL back and run Python's signal handlers (PyErr_CheckSignals), so
-# Ctrl-C raises KeyboardInterrupt within a fraction of a second, not when the call ends.
-# 2**26 is a few ms to a few tens of ms on one core; the check itself costs ~1 us.
-cdef long long CHECK_WORK = 1 << 26
+# Calls of more than twice this many multiply-adds run in chunks of about as many; between
+# chunks the entry points take the GIL back and run Python's signal handlers
+# (PyErr_CheckSignals), so Ctrl-C raises KeyboardInterrupt within a fraction of a second,
+# not when the call ends. 2**28 is ~5-50 ms on one core. Smaller calls run in one pass
+# (one parallel region: on a busy CPU every region's barrier can cost a time slice).
+cdef long long CHECK_WORK = 1 << 28
 
 
 def check_work(work=None):
@@ -491,6 +495,29 @@ cdef int drive_forward(int B, int T, int D, int H, const floating *x,
     cdef Py_ssize_t s0 = 0, s1, sc, b0, b1
     cdef int i
     cdef unsigned int csr
+    cdef long long step_work = <long long>B * H * (H + 16)
+    if rows * (<long long>D * H + H) + T * step_work <= 2 * CHECK_WORK:
+        # one pass: each batch slice projects its rows and runs every step
+        if nt == 1:
+            with nogil:
+                csr = fr_ftz_on()
+                rnn_forward(B, T, D, H, x, kernel, recurrent_kernel, bias, mask, zero_output,
+                            act, reverse, rec_drop, kp, rp, out, ldo, state, prev_out, work)
+                fr_ftz_restore(csr)
+        else:
+            for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+                b0 = split(0, B, i, nt)
+                b1 = split(0, B, i + 1, nt)
+                csr = fr_ftz_on()
+                rnn_forward(<int>(b1 - b0), T, D, H, x + b0 * T * D, kernel, recurrent_kernel,
+                            bias, mask + b0 * T if mask != NULL else NULL, zero_output, act,
+                            reverse, rec_drop + b0 * H if rec_drop != NULL else NULL, kp, rp,
+                            out + b0 * T * ldo, ldo, state + b0 * H,
+                            prev_out + b0 * H if prev_out != NULL else NULL,
+                            work + b0 * H if work != NULL else NULL)
+                fr_ftz_restore(csr)
+        PyErr_CheckSignals()
+        return 0
     # out = bias + x @ kernel, rows r0:r1 at a time; one chunk is split by batch slices
     rc = chunk_of(rows, <long long>D * H + H)
     while r0 < rows:
@@ -514,7 +541,7 @@ cdef int drive_forward(int B, int T, int D, int H, const floating *x,
         PyErr_CheckSignals()
         r0 = r1
     # the steps, s0:s1 at a time, each batch slice on its thread
-    sc = chunk_of(T, <long long>B * H * (H + 16))
+    sc = chunk_of(T, step_work)
     while s0 < T:
         s1 = s0 + sc if sc < T - s0 else T
         if nt == 1:
@@ -592,7 +619,7 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
     d_bias are zeroed first, so a batch of 0 gets zero gradients."""
     cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc, ra, rb
     cdef Py_ssize_t s_hi = T, s_lo, sc, b0, b1, bc, c0 = 0, c1
-    cdef Py_ssize_t panel = pack_size(1, H, floating is float), j
+    cdef Py_ssize_t panel = pack_size(1, H, floating is float)
     cdef Py_ssize_t hh = <Py_ssize_t>H * H, dh = <Py_ssize_t>D * H
     cdef int i
     cdef unsigned int csr
@@ -600,6 +627,49 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
     memset(d_recurrent, 0, hh * sizeof(floating))
     memset(d_bias, 0, H * sizeof(floating))
     if B == 0 or T == 0:
+        return 0
+    if T * (<long long>B * H * (H + 16)) + rows * (<long long>H * (H + 2 * D)) <= 2 * CHECK_WORK:
+        # one pass: each batch slice runs its time loop and its share of the products
+        if nt == 1:
+            with nogil:
+                csr = fr_ftz_on()
+                rnn_backward_steps(B, T, H, recurrent_kernel, rp, h0, out, d_out, d_last,
+                                   mask, zero_output, act, reverse, rec_drop, d_h0, d_pre,
+                                   h_prev, d_carry, d_state_new)
+                if kp != NULL:
+                    rnn_backward_merge_packed(0, rows, D, H, x, kp, d_pre, h_prev, dpp, dx,
+                                              d_kernel, d_recurrent, d_bias)
+                else:
+                    rnn_backward_merge(0, rows, D, H, x, kernel, d_pre, h_prev, dx, d_kernel,
+                                       d_recurrent, d_bias)
+                fr_ftz_restore(csr)
+            PyErr_CheckSignals()
+            return 0
+        for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
+            b0 = split(0, B, i, nt)
+            b1 = split(0, B, i + 1, nt)
+            csr = fr_ftz_on()
+            rnn_backward_steps(<int>(b1 - b0), T, H, recurrent_kernel, rp,
+                               h0 + b0 * H if h0 != NULL else NULL, out + b0 * T * H,
+                               d_out + b0 * T * H if d_out != NULL else NULL,
+                               d_last + b0 * H if d_last != NULL else NULL,
+                               mask + b0 * T if mask != NULL else NULL, zero_output, act,
+                               reverse, rec_drop + b0 * H if rec_drop != NULL else NULL,
+                               d_h0 + b0 * H, d_pre + b0 * T * H, h_prev + b0 * T * H,
+                               d_carry + b0 * H, d_state_new + b0 * H)
+            if kp != NULL:
+                rnn_backward_merge_packed(b0 * T, b1 * T, D, H, x, kp, d_pre, h_prev,
+                                          dpp + b0 * T * panel, dx, part_k + i * dh,
+                                          part_r + i * hh, part_b + <Py_ssize_t>i * H)
+            fr_ftz_restore(csr)
+        if kp == NULL:
+            with nogil:
+                csr = fr_ftz_on()
+                rnn_backward_merge(0, rows, D, H, x, kernel, d_pre, h_prev, dx, d_kernel,
+                                   d_recurrent, d_bias)
+                fr_ftz_restore(csr)
+        PyErr_CheckSignals()
+        sum_parts(nt, D, H, kp != NULL, part_k, part_r, part_b, d_kernel, d_recurrent, d_bias)
         return 0
     rnn_backward_init(B, H, d_last, mask != NULL, d_h0, d_carry)
     # the reverse time loop, s_lo:s_hi at a time, each batch slice on its thread
@@ -672,17 +742,25 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
                 fr_ftz_restore(csr)
         PyErr_CheckSignals()
         r0 = r1
-    if kp != NULL and nt > 1:
-        with nogil:
-            # the slices' sums
-            for i in range(nt):
-                for j in range(hh):
-                    d_recurrent[j] = d_recurrent[j] + part_r[i * hh + j]
-                for j in range(dh):
-                    d_kernel[j] = d_kernel[j] + part_k[i * dh + j]
-                for j in range(H):
-                    d_bias[j] = d_bias[j] + part_b[<Py_ssize_t>i * H + j]
+    sum_parts(nt, D, H, kp != NULL, part_k, part_r, part_b, d_kernel, d_recurrent, d_bias)
     return 0
+
+
+cdef void sum_parts(int nt, int D, int H, bint packed, const floating *part_k,
+                    const floating *part_r, const floating *part_b, floating *d_kernel,
+                    floating *d_recurrent, floating *d_bias) noexcept nogil:
+    """Add the threads' weight-gradient sums (packed products on nt > 1 threads)."""
+    cdef Py_ssize_t hh = <Py_ssize_t>H * H, dh = <Py_ssize_t>D * H, j
+    cdef int i
+    if not packed or nt <= 1:
+        return
+    for i in range(nt):
+        for j in range(hh):
+            d_recurrent[j] = d_recurrent[j] + part_r[i * hh + j]
+        for j in range(dh):
+            d_kernel[j] = d_kernel[j] + part_k[i * dh + j]
+        for j in range(H):
+            d_bias[j] = d_bias[j] + part_b[<Py_ssize_t>i * H + j]
 
 
 def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)

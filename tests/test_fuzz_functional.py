@@ -67,6 +67,8 @@ def cases(draw):
         d_seq=draw(st.booleans()),
         d_last=draw(st.booleans()),
         packed=draw(st.booleans()),
+        # multiply-adds between signal checks: the one-pass call, or tiny chunks
+        check_work=draw(st.sampled_from([None, None, 1, 700])),
         nonfinite=draw(st.sampled_from([None, None, None, np.nan, np.inf, -np.inf])),
         x_dtype=draw(st.sampled_from(["same", "same", "other"])),
         seed=draw(st.integers(0, 2**32 - 1)),
@@ -148,6 +150,7 @@ def test_functional_matches_reference(c):
               mask=given_["mask"])
     saved = F._PACKED
     F._PACKED = c["packed"]
+    saved_work = _kernel.check_work(c["check_work"])
     try:
         inputs = [given_[k] for k in ("x", "kernel", "recurrent_kernel", "bias",
                                       "initial_state")]
@@ -186,3 +189,4 @@ def test_functional_matches_reference(c):
                 check(lean_last, ref_last, dt, "lean last_state")
     finally:
         F._PACKED = saved
+        _kernel.check_work(saved_work)
