@@ -11,7 +11,7 @@ from .layers import (GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embed
 from .models import Model, Sequential
 from .utils import set_random_seed
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402  (the one place it is written)
 __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense", "Input", "InputLayer", "Embedding",
            "Dropout", "Activation", "Flatten", "Model", "Sequential", "set_random_seed",
            "set_num_threads", "get_num_threads",

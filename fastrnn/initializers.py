@@ -188,6 +188,10 @@ def get(identifier, argument="kernel_initializer"):
                              "VarianceScaling distribution must be 'truncated_normal', "
                              "'untruncated_normal' or 'uniform', got "
                              f"{config['distribution']!r}.")
+    defaults = dict(_CLASSES[name][1])
+    defaults.update(input_axes=None, output_axes=None, seed=None)
+    if name in _CANONICAL and all(defaults.get(k, object()) == v for k, v in config.items()):
+        return _CANONICAL[name]  # Keras's written-out defaults: the plain name, as given
     return {"class_name": name, "config": config}
 
 

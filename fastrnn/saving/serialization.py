@@ -47,6 +47,10 @@ def dtype_policy(name):
 def initializer(value):
     """Keras 3's serialized initializer for a fastrnn one: a name (Keras's default
     arguments written out) or a ``{"class_name", "config"}`` dict."""
+    from .. import initializers as I
+    if isinstance(value, str) and value in I._SNAKE and value not in _INITIALIZERS:
+        value = {"class_name": I._SNAKE[value],  # "uniform" is RandomUniform, ...
+                 "config": {k: v for k, v in I._CLASSES[I._SNAKE[value]][1].items()}}
     if isinstance(value, str) and value in _INITIALIZERS:
         cls, config = _INITIALIZERS[value]
     elif isinstance(value, str):  # other Keras names: the class with its defaults
@@ -143,6 +147,8 @@ def keras_layer_config(layer, build=False):
         pass
     else:  # other layers (and a user's own): their own config (saving refuses a Lambda)
         c = native
+    if native.get("activity_regularizer") is not None:  # Keras's base Layer writes it if set
+        c["activity_regularizer"] = native["activity_regularizer"]
     return c
 
 
@@ -251,10 +257,11 @@ def compile_config(model):
     """``Model.get_compile_config()`` of Keras 3 ({} for a model never compiled)."""
     if not getattr(model, "compiled", False):
         return {}
-    loss, loss_weights, metrics = model._compile_args
+    loss, loss_weights, metrics, weighted_metrics = model._compile_args
     return {"optimizer": serialize_optimizer(model.optimizer), "loss": _serialize_loss(loss),
             "loss_weights": loss_weights, "metrics": _serialize_loss(metrics),
-            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+            "weighted_metrics": _serialize_loss(weighted_metrics) if weighted_metrics
+            else None, "run_eagerly": False, "steps_per_execution": 1,
             "jit_compile": False}
 
 
