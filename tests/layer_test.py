@@ -56,8 +56,9 @@ def run_layer_test(make_layer, inputs, rng, initial_state=None, expected_output_
         assert s.shape[1:] == o.shape[1:], (s.shape, o.shape)
     # config round trip, by value
     config = layer.get_config()
-    clone = deserialize(serialize(layer))
-    assert clone.get_config() == config
+    assert type(layer).from_config(config).get_config() == config
+    clone = deserialize(serialize(layer))  # through Keras's serialized form (files)
+    assert type(clone) is type(layer)
     clone(inputs, **kwargs)
     clone.set_weights(layer.get_weights())
     for a, b in zip(outs, _as_list(clone(inputs, **kwargs))):
