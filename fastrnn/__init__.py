@@ -3,7 +3,7 @@
     from fastrnn.models import Sequential
     from fastrnn.layers import SimpleRNN, Bidirectional, Dense
 """
-from . import _kernel  # the compiled kernel; fails loudly if the build is missing
+from . import _kernel  # noqa: F401  (the compiled kernel; fails loudly if the build is missing)
 from . import activations, functional, initializers, layers, models, utils
 from .functional import get_num_threads, set_num_threads
 from .layers import (GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embedding, Flatten,
@@ -11,7 +11,7 @@ from .layers import (GRU, LSTM, Activation, Bidirectional, Dense, Dropout, Embed
 from .models import Model, Sequential
 from .utils import set_random_seed
 
-from ._version import __version__  # noqa: E402  (the one place it is written)
+from ._version import __version__  # noqa: F401  (the one place it is written)
 __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense", "Input", "InputLayer", "Embedding",
            "Dropout", "Activation", "Flatten", "Model", "Sequential", "set_random_seed",
            "set_num_threads", "get_num_threads",

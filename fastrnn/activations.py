@@ -53,7 +53,8 @@ def get(identifier, argument="activation", allowed=None):
         name = "linear"
     elif callable(identifier):
         name = getattr(identifier, "__name__", None)
-        if _BY_NAME.get(name) is not identifier and getattr(identifier, "__module__", "").split(".")[0] != "keras":
+        module = getattr(identifier, "__module__", "") or ""
+        if _BY_NAME.get(name) is not identifier and module.split(".")[0] != "keras":
             name = None
     if not isinstance(name, str) or name not in allowed:
         raise ValueError(

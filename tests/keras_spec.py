@@ -32,10 +32,10 @@ import pathlib
 
 import numpy as np
 
-FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
+from tolerances import KERAS_ATOL as ATOL  # noqa: E402,F401  (the tests import them here)
+from tolerances import KERAS_RTOL as RTOL  # noqa: E402,F401
 
-from tolerances import KERAS_ATOL as ATOL  # noqa: E402
-from tolerances import KERAS_RTOL as RTOL  # noqa: E402
+FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 
 
 def fixture_paths(prefix):

@@ -4,7 +4,6 @@ import runpy
 import subprocess
 import sys
 
-import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

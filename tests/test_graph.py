@@ -78,7 +78,7 @@ def test_model_used_as_a_layer(rng):
     x = fastrnn.Input(shape=(5, 3))
     y = L.Dense(2, **F64)(L.SimpleRNN(3, **F64)(inner(x)))
     model = Model(x, y)
-    assert [l.name for l in model.layers][1] == "inner"
+    assert [layer.name for layer in model.layers][1] == "inner"
     assert len(model.weights) == 3 + 3 + 2
     check_model_gradients(model, rng.normal(size=(2, 5, 3)), rng)
     np.testing.assert_allclose(model(np.ones((1, 5, 3))),
@@ -106,7 +106,7 @@ def test_layer_order_and_names_follow_keras():
     d = L.Dense(2, name="d")(L.concatenate([o1, o2], name="cat"))
     model = Model([a, b], [d, s2])
     # as Keras 3.15.1 orders them (printed by its model.layers)
-    assert [l.name for l in model.layers] == ["a", "rnn", "b", "cat", "d"]
+    assert [layer.name for layer in model.layers] == ["a", "rnn", "b", "cat", "d"]
     assert model.output_names == ["d", "rnn"]
     lines = []
     model.summary(print_fn=lines.append)
@@ -128,7 +128,7 @@ def test_config_round_trip_rebuilds_the_graph(rng):
     for make in (siamese, encoder_decoder):
         model = make()
         clone = Model.from_config(model.get_config())
-        assert [l.name for l in clone.layers] == [l.name for l in model.layers]
+        assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
         clone.set_weights(model.get_weights())
         xs = [rng.normal(size=(2,) + t.shape[1:]) for t in model.inputs]
         np.testing.assert_allclose(clone.predict(xs, verbose=0), model.predict(xs, verbose=0),

@@ -1,5 +1,4 @@
 """Layers and Sequential: the seed tutorial, Keras 2 spellings, config, state, bad input."""
-import io
 
 import numpy as np
 import pytest
@@ -21,7 +20,7 @@ def test_seed_summaries():
     model.add(SimpleRNN(3, input_shape=(2, 10)))
     text = summary_text(model)
     assert "Layer (type)                 Output Shape              Param #   " in text
-    row = [l for l in text.splitlines() if "(SimpleRNN)" in l][0]
+    row = [line for line in text.splitlines() if "(SimpleRNN)" in line][0]
     assert row.split()[-3:] == ["(None,", "3)", "42"]
     assert "Total params: 42" in text and "Trainable params: 42" in text
     assert "Non-trainable params: 0" in text and "=" * 65 in text
@@ -206,7 +205,8 @@ def test_initial_state_and_mask_shape_errors():
     x = np.zeros((2, 4, 5))
     with pytest.raises(ValueError, match="`initial_state` must have shape \\(2, 3\\)"):
         layer(x, initial_state=np.zeros((2, 4)))
-    with pytest.raises(ValueError, match="`mask` passed to layer .* must have shape \\(batch, timesteps\\) = \\(2, 4\\)"):
+    with pytest.raises(ValueError, match="`mask` passed to layer .* must have shape "
+                       "\\(batch, timesteps\\) = \\(2, 4\\)"):
         layer(x, mask=np.ones((2, 5), bool))
     bi = Bidirectional(SimpleRNN(3))
     with pytest.raises(ValueError, match="`initial_state`.*list of 2"):

@@ -1,6 +1,5 @@
 """Masks through every layer and in training (Keras 3.15 rules), TimeDistributed, stateful
 states, and config round trips of every argument (issue 8's bug reports, by kind)."""
-import warnings
 
 import numpy as np
 import pytest

@@ -221,7 +221,8 @@ def test_sequential_config_round_trip(rng):
     assert config["layers"][0]["class_name"] == "InputLayer"  # Keras 3 lists it first
     assert config["layers"][3]["config"]["rate"] == 0.25
     clone = Sequential.from_config(config)
-    assert [type(l).__name__ for l in clone.layers] == [type(l).__name__ for l in model.layers]
+    assert [type(layer).__name__ for layer in clone.layers] == \
+        [type(layer).__name__ for layer in model.layers]
     assert clone.output_shape == (None, 2)
     clone.set_weights(model.get_weights())
     x = rng.integers(0, 12, (3, 5))

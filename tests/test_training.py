@@ -138,7 +138,8 @@ def test_fit_verbose_output(rng, capsys):
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and "3/3" in out
     assert " - loss: " in out and " - mae: " in out and " - val_loss: " in out
     model.fit(x, y, epochs=2, batch_size=8, verbose=2)
-    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("3/3 - ")]
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith("3/3 - ")]
     assert len(lines) == 2
     model.fit(x, y, epochs=1, verbose=0)
     assert capsys.readouterr().out == ""

@@ -16,7 +16,8 @@ from the spec, sets seeded random weights, runs it and writes
 - ``spec``: the JSON spec (a str array; load with ``str(npz["spec"])``).
 - ``keras_version``, ``tf_version``.
 - ``x`` (batch, timesteps, features), or integer indices (batch, timesteps)
-  when ``spec["input_dtype"]`` is set (a first Embedding layer); optional ``mask`` (batch, timesteps) bool;
+  when ``spec["input_dtype"]`` is set (a first Embedding layer); optional ``mask``
+  (batch, timesteps) bool;
   optional ``initial_state`` (forward) and ``initial_state_1`` (Bidirectional's
   backward state); ``x2`` for the second call of a stateful layer.
 - ``weights_0``, ``weights_1``, ... in Keras's ``get_weights()`` order.
@@ -90,7 +91,7 @@ def _input_x(rng, spec, batch, timesteps, features, dtype, distinct=False):
     input_dim = first["config"]["input_dim"]
     if distinct:
         assert batch * timesteps <= input_dim
-        idx = rng.permutation(input_dim)[:batch * timesteps].reshape(batch, timesteps)
+        idx = rng.permutation(input_dim)[: batch * timesteps].reshape(batch, timesteps)
         return idx.astype(input_dtype)
     return rng.integers(0, input_dim, (batch, timesteps)).astype(input_dtype)
 
@@ -112,8 +113,9 @@ def _as_list(result):
 # --------------------------------------------------------------------------
 # forward cases
 # --------------------------------------------------------------------------
-def run_forward(keras, name, spec, batch, timesteps, features, mask=None,
-                initial_state=False, seed=0):
+def run_forward(
+    keras, name, spec, batch, timesteps, features, mask=None, initial_state=False, seed=0
+):
     """Build the case described by ``spec``, run it, return the npz dict."""
     rng = np.random.default_rng([SEED, seed])
     dtype = spec["dtype"]
@@ -152,8 +154,9 @@ def run_forward(keras, name, spec, batch, timesteps, features, mask=None,
             first = spec["layers"][0]["config"]
             if "input_shape" in first:
                 assert tuple(first["input_shape"]) == (timesteps, features)
-            inp = _keras_input(keras, spec, batch, timesteps, features,
-                               fixed_batch=bool(spec.get("stateful")))
+            inp = _keras_input(
+                keras, spec, batch, timesteps, features, fixed_batch=bool(spec.get("stateful"))
+            )
             model = keras.Sequential([inp] + [_keras_layer(keras, ls) for ls in spec["layers"]])
 
         weights = _random_weights(rng, model, dtype)
@@ -241,112 +244,258 @@ def forward_cases():
     yield "fwd_nobias_seq", layer_case(rnn(3, use_bias=False, return_sequences=True)), shape
     yield "fwd_nobias_last", layer_case(rnn(3, use_bias=False)), shape
     yield "fwd_last", layer_case(rnn(3)), shape
-    yield "fwd_one_unit_one_step", layer_case(rnn(1, return_sequences=True, return_state=True)), \
-        dict(batch=1, timesteps=1, features=2)
+    yield (
+        "fwd_one_unit_one_step",
+        layer_case(rnn(1, return_sequences=True, return_state=True)),
+        dict(batch=1, timesteps=1, features=2),
+    )
     yield "fwd_state_seq", layer_case(rnn(3, return_sequences=True, return_state=True)), shape
     yield "fwd_state_last", layer_case(rnn(3, return_state=True)), shape
-    yield "fwd_backwards_seq", layer_case(rnn(3, go_backwards=True, return_sequences=True,
-                                              return_state=True)), shape
+    yield (
+        "fwd_backwards_seq",
+        layer_case(rnn(3, go_backwards=True, return_sequences=True, return_state=True)),
+        shape,
+    )
     yield "fwd_backwards_last", layer_case(rnn(3, go_backwards=True)), shape
-    yield "fwd_initial_state_seq", layer_case(rnn(3, return_sequences=True, return_state=True)), \
-        dict(shape, initial_state=True)
+    yield (
+        "fwd_initial_state_seq",
+        layer_case(rnn(3, return_sequences=True, return_state=True)),
+        dict(shape, initial_state=True),
+    )
     yield "fwd_initial_state_last", layer_case(rnn(3)), dict(shape, initial_state=True)
-    yield "fwd_initial_state_backwards", layer_case(
-        rnn(3, go_backwards=True, return_sequences=True, return_state=True)), \
-        dict(shape, initial_state=True)
+    yield (
+        "fwd_initial_state_backwards",
+        layer_case(rnn(3, go_backwards=True, return_sequences=True, return_state=True)),
+        dict(shape, initial_state=True),
+    )
 
     mshape = dict(batch=5, timesteps=6, features=3)
-    yield "fwd_mask_seq_h0", layer_case(rnn(3, return_sequences=True, return_state=True)), \
-        dict(mshape, mask=MASK_6, initial_state=True)
-    yield "fwd_mask_seq", layer_case(rnn(3, return_sequences=True, return_state=True)), \
-        dict(mshape, mask=MASK_6)
-    yield "fwd_mask_last_h0", layer_case(rnn(3, return_state=True)), \
-        dict(mshape, mask=MASK_6, initial_state=True)
-    yield "fwd_mask_backwards_h0", layer_case(
-        rnn(3, go_backwards=True, return_sequences=True, return_state=True)), \
-        dict(mshape, mask=MASK_6, initial_state=True)
-    yield "fwd_mask_relu_nobias", layer_case(
-        rnn(3, activation="relu", use_bias=False, return_sequences=True, return_state=True)), \
-        dict(mshape, mask=MASK_6, initial_state=True)
+    yield (
+        "fwd_mask_seq_h0",
+        layer_case(rnn(3, return_sequences=True, return_state=True)),
+        dict(mshape, mask=MASK_6, initial_state=True),
+    )
+    yield (
+        "fwd_mask_seq",
+        layer_case(rnn(3, return_sequences=True, return_state=True)),
+        dict(mshape, mask=MASK_6),
+    )
+    yield (
+        "fwd_mask_last_h0",
+        layer_case(rnn(3, return_state=True)),
+        dict(mshape, mask=MASK_6, initial_state=True),
+    )
+    yield (
+        "fwd_mask_backwards_h0",
+        layer_case(rnn(3, go_backwards=True, return_sequences=True, return_state=True)),
+        dict(mshape, mask=MASK_6, initial_state=True),
+    )
+    yield (
+        "fwd_mask_relu_nobias",
+        layer_case(
+            rnn(3, activation="relu", use_bias=False, return_sequences=True, return_state=True)
+        ),
+        dict(mshape, mask=MASK_6, initial_state=True),
+    )
     # Row 1 is masked at every step: output stays zero, state stays h0.
-    yield "fwd_mask_all_masked_row", layer_case(rnn(2, return_sequences=True, return_state=True)), \
-        dict(batch=3, timesteps=3, features=2, initial_state=True,
-             mask=[[1, 0, 1], [0, 0, 0], [1, 1, 1]])
+    yield (
+        "fwd_mask_all_masked_row",
+        layer_case(rnn(2, return_sequences=True, return_state=True)),
+        dict(
+            batch=3,
+            timesteps=3,
+            features=2,
+            initial_state=True,
+            mask=[[1, 0, 1], [0, 0, 0], [1, 1, 1]],
+        ),
+    )
 
-    yield "fwd_stateful_two_calls", layer_case(
-        rnn(3, stateful=True, return_sequences=True, return_state=True), calls=2), shape
-    yield "fwd_stateful_sequential", seq_case(
-        [rnn(3, stateful=True), dense(2)], stateful=True, calls=2), shape
+    yield (
+        "fwd_stateful_two_calls",
+        layer_case(rnn(3, stateful=True, return_sequences=True, return_state=True), calls=2),
+        shape,
+    )
+    yield (
+        "fwd_stateful_sequential",
+        seq_case([rnn(3, stateful=True), dense(2)], stateful=True, calls=2),
+        shape,
+    )
 
     # float64 versions
-    yield "fwd_f64_tanh_seq", layer_case(rnn(3, return_sequences=True, return_state=True),
-                                         dtype="float64"), shape
-    yield "fwd_f64_mask_h0", layer_case(rnn(3, return_sequences=True, return_state=True),
-                                        dtype="float64"), \
-        dict(mshape, mask=MASK_6, initial_state=True)
-    yield "fwd_f64_backwards_relu", layer_case(
-        rnn(3, activation="relu", go_backwards=True, return_sequences=True), dtype="float64"), shape
-    yield "fwd_f64_bidir_concat_seq", layer_case(
-        bidir(rnn(3, return_sequences=True)), dtype="float64"), shape
-    yield "fwd_f64_stack", seq_case(
-        [rnn(4, return_sequences=True), rnn(3, return_sequences=True), rnn(2)], dtype="float64"), shape
-    yield "fwd_f64_bidir_rnn_dense", seq_case(
-        [bidir(rnn(4, return_sequences=True)), rnn(3), dense(2)], dtype="float64"), shape
+    yield (
+        "fwd_f64_tanh_seq",
+        layer_case(rnn(3, return_sequences=True, return_state=True), dtype="float64"),
+        shape,
+    )
+    yield (
+        "fwd_f64_mask_h0",
+        layer_case(rnn(3, return_sequences=True, return_state=True), dtype="float64"),
+        dict(mshape, mask=MASK_6, initial_state=True),
+    )
+    yield (
+        "fwd_f64_backwards_relu",
+        layer_case(
+            rnn(3, activation="relu", go_backwards=True, return_sequences=True), dtype="float64"
+        ),
+        shape,
+    )
+    yield (
+        "fwd_f64_bidir_concat_seq",
+        layer_case(bidir(rnn(3, return_sequences=True)), dtype="float64"),
+        shape,
+    )
+    yield (
+        "fwd_f64_stack",
+        seq_case(
+            [rnn(4, return_sequences=True), rnn(3, return_sequences=True), rnn(2)], dtype="float64"
+        ),
+        shape,
+    )
+    yield (
+        "fwd_f64_bidir_rnn_dense",
+        seq_case([bidir(rnn(4, return_sequences=True)), rnn(3), dense(2)], dtype="float64"),
+        shape,
+    )
 
     # the seed's examples
-    yield "fwd_seed_1x4x5_seq_state", layer_case(rnn(3, return_sequences=True, return_state=True)), \
-        dict(batch=1, timesteps=4, features=5)
-    yield "fwd_seed_input_2x10", seq_case([rnn(3, input_shape=[2, 10])]), \
-        dict(batch=3, timesteps=2, features=10)
+    yield (
+        "fwd_seed_1x4x5_seq_state",
+        layer_case(rnn(3, return_sequences=True, return_state=True)),
+        dict(batch=1, timesteps=4, features=5),
+    )
+    yield (
+        "fwd_seed_input_2x10",
+        seq_case([rnn(3, input_shape=[2, 10])]),
+        dict(batch=3, timesteps=2, features=10),
+    )
 
     # deep stacks
-    yield "fwd_stack2", seq_case([rnn(4, return_sequences=True), rnn(3, return_sequences=True)]), shape
-    yield "fwd_stack3", seq_case(
-        [rnn(4, return_sequences=True), rnn(3, return_sequences=True), rnn(2, return_sequences=True)]), shape
-    yield "fwd_stack3_last", seq_case(
-        [rnn(4, return_sequences=True), rnn(3, activation="relu", return_sequences=True), rnn(2)]), shape
+    yield (
+        "fwd_stack2",
+        seq_case([rnn(4, return_sequences=True), rnn(3, return_sequences=True)]),
+        shape,
+    )
+    yield (
+        "fwd_stack3",
+        seq_case(
+            [
+                rnn(4, return_sequences=True),
+                rnn(3, return_sequences=True),
+                rnn(2, return_sequences=True),
+            ]
+        ),
+        shape,
+    )
+    yield (
+        "fwd_stack3_last",
+        seq_case(
+            [
+                rnn(4, return_sequences=True),
+                rnn(3, activation="relu", return_sequences=True),
+                rnn(2),
+            ]
+        ),
+        shape,
+    )
 
     # Bidirectional
     for mode in ["concat", "sum", "mul", "ave", None]:
         tag = "none" if mode is None else mode
         yield f"fwd_bidir_{tag}_seq", layer_case(bidir(rnn(3, return_sequences=True), mode)), shape
         yield f"fwd_bidir_{tag}_last", layer_case(bidir(rnn(3), mode)), shape
-    yield "fwd_bidir_concat_state_seq", layer_case(
-        bidir(rnn(3, return_sequences=True, return_state=True))), shape
+    yield (
+        "fwd_bidir_concat_state_seq",
+        layer_case(bidir(rnn(3, return_sequences=True, return_state=True))),
+        shape,
+    )
     yield "fwd_bidir_sum_state_last", layer_case(bidir(rnn(3, return_state=True), "sum")), shape
-    yield "fwd_bidir_none_state_seq", layer_case(
-        bidir(rnn(3, return_sequences=True, return_state=True), None)), shape
-    yield "fwd_bidir_concat_mask_seq", layer_case(bidir(rnn(3, return_sequences=True))), \
-        dict(mshape, mask=MASK_6)
+    yield (
+        "fwd_bidir_none_state_seq",
+        layer_case(bidir(rnn(3, return_sequences=True, return_state=True), None)),
+        shape,
+    )
+    yield (
+        "fwd_bidir_concat_mask_seq",
+        layer_case(bidir(rnn(3, return_sequences=True))),
+        dict(mshape, mask=MASK_6),
+    )
     yield "fwd_bidir_sum_mask_last", layer_case(bidir(rnn(3), "sum")), dict(mshape, mask=MASK_6)
-    yield "fwd_bidir_none_mask_state_seq", layer_case(
-        bidir(rnn(3, return_sequences=True, return_state=True), None)), dict(mshape, mask=MASK_6)
-    yield "fwd_bidir_initial_state", layer_case(
-        bidir(rnn(3, return_sequences=True, return_state=True))), dict(shape, initial_state=True)
+    yield (
+        "fwd_bidir_none_mask_state_seq",
+        layer_case(bidir(rnn(3, return_sequences=True, return_state=True), None)),
+        dict(mshape, mask=MASK_6),
+    )
+    yield (
+        "fwd_bidir_initial_state",
+        layer_case(bidir(rnn(3, return_sequences=True, return_state=True))),
+        dict(shape, initial_state=True),
+    )
     # Bidirectional(SimpleRNN(go_backwards=True)) raises ValueError in Keras 3
     # (its backward copy is forced to go_backwards=True too), so no case for it.
 
     # Sequential mixes
-    yield "fwd_bidir_rnn_dense", seq_case([bidir(rnn(4, return_sequences=True)), rnn(3), dense(2)]), shape
-    yield "fwd_bidir_sum_rnn_dense_relu", seq_case(
-        [bidir(rnn(4, return_sequences=True), "sum"), rnn(3, return_sequences=True),
-         rnn(3), dense(2, activation="relu")]), shape
-    yield "fwd_rnn_seq_dense3d", seq_case(
-        [rnn(4, return_sequences=True), dense(2, activation="sigmoid")]), shape
-    yield "fwd_rnn_dense_nobias", seq_case([rnn(4), dense(3, activation="tanh", use_bias=False)]), shape
+    yield (
+        "fwd_bidir_rnn_dense",
+        seq_case([bidir(rnn(4, return_sequences=True)), rnn(3), dense(2)]),
+        shape,
+    )
+    yield (
+        "fwd_bidir_sum_rnn_dense_relu",
+        seq_case(
+            [
+                bidir(rnn(4, return_sequences=True), "sum"),
+                rnn(3, return_sequences=True),
+                rnn(3),
+                dense(2, activation="relu"),
+            ]
+        ),
+        shape,
+    )
+    yield (
+        "fwd_rnn_seq_dense3d",
+        seq_case([rnn(4, return_sequences=True), dense(2, activation="sigmoid")]),
+        shape,
+    )
+    yield (
+        "fwd_rnn_dense_nobias",
+        seq_case([rnn(4), dense(3, activation="tanh", use_bias=False)]),
+        shape,
+    )
 
     # Embedding (integer inputs), Dropout (identity at inference), Activation, Flatten.
     # Appended last: each case's seed is its index here, so earlier cases keep theirs.
-    yield "fwd_embed_rnn_dense", seq_case(
-        [embedding(50, 8), rnn(6), dense(2)], input_dtype="int32"), \
-        dict(batch=4, timesteps=7, features=None)
-    yield "fwd_embed_rnn_seq_flatten_act", seq_case(
-        [embedding(30, 5), rnn(4, return_sequences=True), flatten(), dense(3),
-         activation("softmax")], input_dtype="int32"), dict(batch=3, timesteps=6, features=None)
-    yield "fwd_embed_dropout_bidir", seq_case(
-        [embedding(20, 4), dropout(0.5), bidir(rnn(3, return_sequences=True)),
-         dense(1, activation="sigmoid")], input_dtype="int32"), \
-        dict(batch=2, timesteps=5, features=None)
+    yield (
+        "fwd_embed_rnn_dense",
+        seq_case([embedding(50, 8), rnn(6), dense(2)], input_dtype="int32"),
+        dict(batch=4, timesteps=7, features=None),
+    )
+    yield (
+        "fwd_embed_rnn_seq_flatten_act",
+        seq_case(
+            [
+                embedding(30, 5),
+                rnn(4, return_sequences=True),
+                flatten(),
+                dense(3),
+                activation("softmax"),
+            ],
+            input_dtype="int32",
+        ),
+        dict(batch=3, timesteps=6, features=None),
+    )
+    yield (
+        "fwd_embed_dropout_bidir",
+        seq_case(
+            [
+                embedding(20, 4),
+                dropout(0.5),
+                bidir(rnn(3, return_sequences=True)),
+                dense(1, activation="sigmoid"),
+            ],
+            input_dtype="int32",
+        ),
+        dict(batch=2, timesteps=5, features=None),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -364,19 +513,25 @@ def _targets(rng, kind, batch):
     raise ValueError(kind)
 
 
-def run_training(keras, name, spec, batch, timesteps, features, targets, seed=0,
-                 distinct_indices=False):
+def run_training(
+    keras, name, spec, batch, timesteps, features, targets, seed=0, distinct_indices=False
+):
     rng = np.random.default_rng([SEED, 1000 + seed])
     keras.config.set_floatx("float32")
     x = _input_x(rng, spec, batch, timesteps, features, "float32", distinct=distinct_indices)
     y = _targets(rng, targets, batch)
-    model = keras.Sequential([_keras_input(keras, spec, batch, timesteps, features)]
-                             + [_keras_layer(keras, ls) for ls in spec["layers"]])
+    model = keras.Sequential(
+        [_keras_input(keras, spec, batch, timesteps, features)]
+        + [_keras_layer(keras, ls) for ls in spec["layers"]]
+    )
     weights = _random_weights(rng, model, "float32")
     model.set_weights(weights)
     comp = spec["compile"]
-    model.compile(optimizer=_keras_optimizer(keras, comp["optimizer"]), loss=comp["loss"],
-                  metrics=comp.get("metrics") or None)
+    model.compile(
+        optimizer=_keras_optimizer(keras, comp["optimizer"]),
+        loss=comp["loss"],
+        metrics=comp.get("metrics") or None,
+    )
     arrays = {"x": x, "y": y}
     for i, w in enumerate(weights):
         arrays[f"weights_{i}"] = w
@@ -396,9 +551,15 @@ def run_training(keras, name, spec, batch, timesteps, features, targets, seed=0,
         arrays["returns"] = np.stack(rows)
         spec["returns"] = ["loss"] + [m for m in comp.get("metrics", [])]
     elif train["method"] == "fit":
-        hist = model.fit(x, y, batch_size=train["batch_size"], epochs=train["epochs"],
-                         shuffle=train["shuffle"], verbose=0,
-                         validation_split=train.get("validation_split", 0.0))
+        hist = model.fit(
+            x,
+            y,
+            batch_size=train["batch_size"],
+            epochs=train["epochs"],
+            shuffle=train["shuffle"],
+            verbose=0,
+            validation_split=train.get("validation_split", 0.0),
+        )
         spec["history_keys"] = sorted(hist.history)
         for key, values in hist.history.items():
             arrays[f"hist_{key}"] = np.asarray(values, dtype="float64")
@@ -414,10 +575,14 @@ def opt(cls, **config):
 
 
 def train_case(layers, optimizer, loss, metrics=(), method="train_on_batch", **train):
-    spec = {"kind": "sequential", "dtype": "float32", "layers": layers,
-            "call": {"initial_state": False, "mask": False},
-            "compile": {"optimizer": optimizer, "loss": loss, "metrics": list(metrics)},
-            "train": {"method": method}}
+    spec = {
+        "kind": "sequential",
+        "dtype": "float32",
+        "layers": layers,
+        "call": {"initial_state": False, "mask": False},
+        "compile": {"optimizer": optimizer, "loss": loss, "metrics": list(metrics)},
+        "train": {"method": method},
+    }
     if method == "train_on_batch":
         spec["train"]["steps"] = train.pop("steps", 3)
     spec["train"].update(train)
@@ -428,49 +593,135 @@ def training_cases():
     """Yield (name, spec, kwargs for run_training)."""
     shape = dict(batch=8, timesteps=5, features=3)
     reg = [rnn(4), dense(1)]
-    yield "train_sgd_mse_1step", train_case(reg, opt("SGD", learning_rate=0.1), "mse", steps=1), \
-        dict(shape, targets="regression")
-    yield "train_adam_mse_3steps", train_case(reg, opt("Adam", learning_rate=0.01), "mse"), \
-        dict(shape, targets="regression")
-    yield "train_sgd_nesterov_mse", train_case(
-        reg, opt("SGD", learning_rate=0.05, momentum=0.9, nesterov=True), "mse"), \
-        dict(shape, targets="regression")
-    yield "train_sgd_momentum_mse", train_case(
-        reg, opt("SGD", learning_rate=0.05, momentum=0.9), "mse"), dict(shape, targets="regression")
-    yield "train_rmsprop_mse", train_case(reg, opt("RMSprop", learning_rate=0.01), "mse"), \
-        dict(shape, targets="regression")
-    yield "train_adam_clipnorm_mse", train_case(
-        reg, opt("Adam", learning_rate=0.01, clipnorm=1.0), "mse"), dict(shape, targets="regression")
+    yield (
+        "train_sgd_mse_1step",
+        train_case(reg, opt("SGD", learning_rate=0.1), "mse", steps=1),
+        dict(shape, targets="regression"),
+    )
+    yield (
+        "train_adam_mse_3steps",
+        train_case(reg, opt("Adam", learning_rate=0.01), "mse"),
+        dict(shape, targets="regression"),
+    )
+    yield (
+        "train_sgd_nesterov_mse",
+        train_case(reg, opt("SGD", learning_rate=0.05, momentum=0.9, nesterov=True), "mse"),
+        dict(shape, targets="regression"),
+    )
+    yield (
+        "train_sgd_momentum_mse",
+        train_case(reg, opt("SGD", learning_rate=0.05, momentum=0.9), "mse"),
+        dict(shape, targets="regression"),
+    )
+    yield (
+        "train_rmsprop_mse",
+        train_case(reg, opt("RMSprop", learning_rate=0.01), "mse"),
+        dict(shape, targets="regression"),
+    )
+    yield (
+        "train_adam_clipnorm_mse",
+        train_case(reg, opt("Adam", learning_rate=0.01, clipnorm=1.0), "mse"),
+        dict(shape, targets="regression"),
+    )
     # clipnorm small enough that clipping is active on every variable
-    yield "train_sgd_clipnorm_active", train_case(
-        reg, opt("SGD", learning_rate=0.1, clipnorm=0.05), "mse"), dict(shape, targets="regression")
-    yield "train_adam_mae", train_case(reg, opt("Adam", learning_rate=0.01), "mae"), \
-        dict(shape, targets="regression")
-    yield "train_adam_sparse_cce_acc", train_case(
-        [rnn(4), dense(3, activation="softmax")], opt("Adam", learning_rate=0.01),
-        "sparse_categorical_crossentropy", metrics=["accuracy"]), dict(shape, targets="sparse3")
-    yield "train_adam_cce_acc", train_case(
-        [rnn(4), dense(3, activation="softmax")], opt("Adam", learning_rate=0.01),
-        "categorical_crossentropy", metrics=["accuracy"]), dict(shape, targets="onehot3")
-    yield "train_adam_bce_acc", train_case(
-        [rnn(4), dense(1, activation="sigmoid")], opt("Adam", learning_rate=0.01),
-        "binary_crossentropy", metrics=["accuracy"]), dict(shape, targets="binary")
-    yield "train_rmsprop_mse_mae_metric", train_case(
-        [rnn(4, return_sequences=True), rnn(3), dense(1)], opt("RMSprop", learning_rate=0.01),
-        "mse", metrics=["mae"]), dict(shape, targets="regression")
+    yield (
+        "train_sgd_clipnorm_active",
+        train_case(reg, opt("SGD", learning_rate=0.1, clipnorm=0.05), "mse"),
+        dict(shape, targets="regression"),
+    )
+    yield (
+        "train_adam_mae",
+        train_case(reg, opt("Adam", learning_rate=0.01), "mae"),
+        dict(shape, targets="regression"),
+    )
+    yield (
+        "train_adam_sparse_cce_acc",
+        train_case(
+            [rnn(4), dense(3, activation="softmax")],
+            opt("Adam", learning_rate=0.01),
+            "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        ),
+        dict(shape, targets="sparse3"),
+    )
+    yield (
+        "train_adam_cce_acc",
+        train_case(
+            [rnn(4), dense(3, activation="softmax")],
+            opt("Adam", learning_rate=0.01),
+            "categorical_crossentropy",
+            metrics=["accuracy"],
+        ),
+        dict(shape, targets="onehot3"),
+    )
+    yield (
+        "train_adam_bce_acc",
+        train_case(
+            [rnn(4), dense(1, activation="sigmoid")],
+            opt("Adam", learning_rate=0.01),
+            "binary_crossentropy",
+            metrics=["accuracy"],
+        ),
+        dict(shape, targets="binary"),
+    )
+    yield (
+        "train_rmsprop_mse_mae_metric",
+        train_case(
+            [rnn(4, return_sequences=True), rnn(3), dense(1)],
+            opt("RMSprop", learning_rate=0.01),
+            "mse",
+            metrics=["mae"],
+        ),
+        dict(shape, targets="regression"),
+    )
 
     deep = [bidir(rnn(4, return_sequences=True)), rnn(3), dense(1)]
     fshape = dict(batch=20, timesteps=5, features=3, targets="regression")
-    yield "train_fit_bidir_partial_batch", train_case(
-        deep, opt("Adam", learning_rate=0.01), "mse", metrics=["mae"], method="fit",
-        batch_size=8, epochs=2, shuffle=False), fshape
-    yield "train_fit_bidir_validation_split", train_case(
-        deep, opt("Adam", learning_rate=0.01), "mse", metrics=["mae"], method="fit",
-        batch_size=8, epochs=2, shuffle=False, validation_split=0.2), fshape
+    yield (
+        "train_fit_bidir_partial_batch",
+        train_case(
+            deep,
+            opt("Adam", learning_rate=0.01),
+            "mse",
+            metrics=["mae"],
+            method="fit",
+            batch_size=8,
+            epochs=2,
+            shuffle=False,
+        ),
+        fshape,
+    )
+    yield (
+        "train_fit_bidir_validation_split",
+        train_case(
+            deep,
+            opt("Adam", learning_rate=0.01),
+            "mse",
+            metrics=["mae"],
+            method="fit",
+            batch_size=8,
+            epochs=2,
+            shuffle=False,
+            validation_split=0.2,
+        ),
+        fshape,
+    )
     # validation_split=0.25 on 20 samples: 15 train (8 + 7), 5 validation (last 5)
-    yield "train_fit_sgd_validation_partial", train_case(
-        [rnn(4), dense(1)], opt("SGD", learning_rate=0.1), "mse", metrics=["mae"], method="fit",
-        batch_size=8, epochs=3, shuffle=False, validation_split=0.25), fshape
+    yield (
+        "train_fit_sgd_validation_partial",
+        train_case(
+            [rnn(4), dense(1)],
+            opt("SGD", learning_rate=0.1),
+            "mse",
+            metrics=["mae"],
+            method="fit",
+            batch_size=8,
+            epochs=3,
+            shuffle=False,
+            validation_split=0.25,
+        ),
+        fshape,
+    )
 
     # Appended last (seeds are indices, see forward_cases).
     # Every index in x is distinct (18 of the 20 rows, two never looked up): with the
@@ -478,11 +729,17 @@ def training_cases():
     # Adam does not sum duplicate indices before squaring, so a row looked up k > 1
     # times gets v += (1 - beta_2) * sum(g_i ** 2) instead of (sum g_i) ** 2 (checked
     # with Keras 3.15.1 / TF 2.21). A dense Adam matches Keras only without repeats.
-    spec = train_case([embedding(20, 4), rnn(5), dense(1, activation="sigmoid")],
-                      opt("Adam", learning_rate=0.01), "binary_crossentropy")
+    spec = train_case(
+        [embedding(20, 4), rnn(5), dense(1, activation="sigmoid")],
+        opt("Adam", learning_rate=0.01),
+        "binary_crossentropy",
+    )
     spec["input_dtype"] = "int32"
-    yield "train_embed_adam", spec, dict(batch=3, timesteps=6, features=None, targets="binary",
-                                         distinct_indices=True)
+    yield (
+        "train_embed_adam",
+        spec,
+        dict(batch=3, timesteps=6, features=None, targets="binary", distinct_indices=True),
+    )
 
 
 # --------------------------------------------------------------------------
@@ -490,9 +747,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     root = pathlib.Path(__file__).resolve().parent.parent
     parser.add_argument("--out", default=str(root / "tests" / "fixtures"))
-    parser.add_argument("--only", action="append", metavar="PREFIX",
-                        help="write only the cases whose name starts with PREFIX (repeatable); "
-                             "other fixture files are left untouched")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="PREFIX",
+        help="write only the cases whose name starts with PREFIX (repeatable); "
+        "other fixture files are left untouched",
+    )
     args = parser.parse_args()
 
     def selected(name):
@@ -509,8 +770,10 @@ def main():
         if selected(old.stem):
             old.unlink()
 
-    versions = {"keras_version": np.array(keras.__version__),
-                "tf_version": np.array(tf.__version__)}
+    versions = {
+        "keras_version": np.array(keras.__version__),
+        "tf_version": np.array(tf.__version__),
+    }
     names = set()
     written = 0
     jobs = [(run_forward, forward_cases()), (run_training, training_cases())]
@@ -526,8 +789,10 @@ def main():
             arrays.update(versions)
             np.savez_compressed(out / f"{name}.npz", **arrays)
     total = sum(p.stat().st_size for p in out.glob("*.npz"))
-    print(f"wrote {written} of {len(names)} fixtures to {out} ({total / 1024:.1f} KiB), "
-          f"keras {keras.__version__}, tensorflow {tf.__version__}")
+    print(
+        f"wrote {written} of {len(names)} fixtures to {out} ({total / 1024:.1f} KiB), "
+        f"keras {keras.__version__}, tensorflow {tf.__version__}"
+    )
 
 
 if __name__ == "__main__":

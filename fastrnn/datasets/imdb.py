@@ -6,8 +6,9 @@ import numpy as np
 
 from ..utils.file_utils import get_file
 
-ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 from ._npz import load_npz
+
+ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 __all__ = ["load_data", "get_word_index"]
 

@@ -18,8 +18,8 @@ from .stateless import (Activation, Dropout, Flatten, Lambda, Masking, Permute, 
                         Reshape)
 
 __all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "SimpleRNN",
-           "LSTM", "GRU",
-           "Bidirectional", "TimeDistributed", "Dense", "Embedding", "Dropout", "Activation", "Flatten",
+           "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Dense", "Embedding", "Dropout",
+           "Activation", "Flatten",
            "Reshape", "RepeatVector", "Permute", "Masking", "Lambda", "Concatenate", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "concatenate", "add",
            "subtract", "multiply", "average", "maximum", "minimum", "serialize",

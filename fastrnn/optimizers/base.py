@@ -56,6 +56,10 @@ def _check_bool(name, value):
     return bool(value)
 
 
+def _dtype_note(value):
+    return "" if not hasattr(value, "dtype") else f" of {value.dtype}"
+
+
 class Optimizer:
     """Base class of the optimizers (Keras 3's keyword arguments).
 
@@ -204,7 +208,7 @@ class Optimizer:
             raise TypeError(f"Received an invalid value for argument `variables` at index "
                             f"{index}, expected a float NumPy array (updated in place), got "
                             f"{type(variable).__name__}"
-                            f"{'' if not hasattr(variable, 'dtype') else ' of ' + str(variable.dtype)}.")
+                            f"{_dtype_note(variable)}.")
         if not variable.flags.writeable:
             raise ValueError(f"Received an invalid value for argument `variables` at index "
                              f"{index}: the array is read-only and cannot be updated in place.")

@@ -1,5 +1,4 @@
 """SimpleRNN: the Elman recurrence on the compiled kernel (Keras 3's SimpleRNN)."""
-import numpy as np
 
 from ... import _validation as V
 from ... import activations, functional, initializers
