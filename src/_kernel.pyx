@@ -446,6 +446,52 @@ def pack(const floating[:, ::1] b, bint transpose=False):
     return packed
 
 
+def parallel_min_work(work=None):
+    """The multiply-adds below which a call runs on one thread; set it with an int
+    (tests only, to force the threaded paths on small cases). Returns the value in
+    force before the call."""
+    global PARALLEL_MIN_WORK
+    old = PARALLEL_MIN_WORK
+    if work is not None:
+        PARALLEL_MIN_WORK = max(0, int(work))
+    return old
+
+
+cdef struct ClaimJob:
+    long next
+    long tasks
+    int *owner
+
+
+cdef void claim_task(void *ctx, int worker) noexcept nogil:
+    cdef ClaimJob *j = <ClaimJob *>ctx
+    cdef long i
+    cdef double acc = 0
+    cdef int k
+    while True:
+        i = fr_claim(&j.next)
+        if i >= j.tasks:
+            break
+        for k in range(2000):  # a little work, so both threads get some tasks
+            acc = acc * 0.5 + k
+        j.owner[i] = worker if acc >= 0 else -2
+
+
+def pool_owners(int nt, long tasks):
+    """Run `tasks` tiny tasks on up to nt pool threads (tests only). Returns (owner,
+    ran): the worker (0 .. nt-1) that ran each task, and how many workers ran."""
+    owner = np.full(tasks, -1, np.intc)
+    cdef int[::1] o = owner
+    cdef ClaimJob j
+    cdef int ran
+    j.next = 0
+    j.tasks = tasks
+    j.owner = &o[0] if tasks > 0 else NULL
+    with nogil:
+        ran = fr_pool_run(nt, claim_task, &j)
+    return owner, ran
+
+
 cdef inline int _threads(int requested, int B, long long work) noexcept nogil:
     if requested <= 1 or B < 2 or work < PARALLEL_MIN_WORK:
         return 1
