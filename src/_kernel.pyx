@@ -14,7 +14,6 @@ Arrays are in input-time (position) order: with ``reverse`` (go_backwards) the
 loops walk time from the last position to the first.
 """
 from cython cimport floating
-from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 from cpython.exc cimport PyErr_CheckSignals
 
@@ -399,6 +398,12 @@ cdef void rnn_backward_merge_packed(Py_ssize_t r0, Py_ssize_t r1, int D, int H,
 cdef long long PARALLEL_MIN_WORK = 2000000
 
 
+cdef extern from "_pool.h" nogil:
+    ctypedef void (*fr_task_fn)(void *ctx, int worker) noexcept nogil
+    int fr_pool_run(int nt, fr_task_fn fn, void *ctx)
+    long fr_claim(long *counter)
+
+
 cdef extern from *:
     """
     #ifdef _OPENMP
@@ -444,6 +449,52 @@ def pack(const floating[:, ::1] b, bint transpose=False):
     return packed
 
 
+def parallel_min_work(work=None):
+    """The multiply-adds below which a call runs on one thread; set it with an int
+    (tests only, to force the threaded paths on small cases). Returns the value in
+    force before the call."""
+    global PARALLEL_MIN_WORK
+    old = PARALLEL_MIN_WORK
+    if work is not None:
+        PARALLEL_MIN_WORK = max(0, int(work))
+    return old
+
+
+cdef struct ClaimJob:
+    long next
+    long tasks
+    int *owner
+
+
+cdef void claim_task(void *ctx, int worker) noexcept nogil:
+    cdef ClaimJob *j = <ClaimJob *>ctx
+    cdef long i
+    cdef double acc = 0
+    cdef int k
+    while True:
+        i = fr_claim(&j.next)
+        if i >= j.tasks:
+            break
+        for k in range(2000):  # a little work, so both threads get some tasks
+            acc = acc * 0.5 + k
+        j.owner[i] = worker if acc >= 0 else -2
+
+
+def pool_owners(int nt, long tasks):
+    """Run `tasks` tiny tasks on up to nt pool threads (tests only). Returns (owner,
+    ran): the worker (0 .. nt-1) that ran each task, and how many workers ran."""
+    owner = np.full(tasks, -1, np.intc)
+    cdef int[::1] o = owner
+    cdef ClaimJob j
+    cdef int ran
+    j.next = 0
+    j.tasks = tasks
+    j.owner = &o[0] if tasks > 0 else NULL
+    with nogil:
+        ran = fr_pool_run(nt, claim_task, &j)
+    return owner, ran
+
+
 cdef inline int _threads(int requested, int B, long long work) noexcept nogil:
     if requested <= 1 or B < 2 or work < PARALLEL_MIN_WORK:
         return 1
@@ -476,9 +527,114 @@ cdef inline Py_ssize_t chunk_of(Py_ssize_t n, long long work_per_item) noexcept 
     return <Py_ssize_t>c if c < n else n
 
 
-cdef inline Py_ssize_t split(Py_ssize_t r0, Py_ssize_t r1, int i, int nt) noexcept nogil:
-    """Start of slice i of nt even slices of [r0, r1)."""
-    return r0 + <Py_ssize_t>((<long long>(r1 - r0) * i) // nt)
+# ------------------------------------------------------- work shared across threads
+#
+# A call's work is cut into many more tasks than threads -- blocks of batch rows, each
+# run through every step of a chunk (rows are independent, so no barrier per step), or
+# blocks of rows of a product -- and the threads of src/_pool_impl.c claim them one at a
+# time. A thread the OS does not schedule (another process keeps the core busy) holds at
+# most one task; the caller runs the rest, so threads never make a call much slower than
+# one thread would. Tasks are cut at multiples of the microkernel's 6-row tile.
+
+cdef inline int block_rows(int B, int nt) noexcept nogil:
+    """Batch rows per task: about 4 tasks per thread, whole 6-row tiles past 6 rows."""
+    cdef int bs
+    if nt <= 1:
+        return B if B > 0 else 1
+    bs = (B + 4 * nt - 1) // (4 * nt)
+    if bs > 6:
+        bs = (bs + 5) // 6 * 6
+    return bs if bs > 0 else 1
+
+
+cdef inline Py_ssize_t task_rows(Py_ssize_t n, int nt) noexcept nogil:
+    """Product rows per task: about 4 tasks per thread, at least 48 rows."""
+    cdef Py_ssize_t tr
+    if nt <= 1 or n <= 48:
+        return n if n > 0 else 1
+    tr = (n + 4 * nt - 1) // (4 * nt)
+    tr = (tr + 5) // 6 * 6
+    return tr if tr > 48 else 48
+
+
+cdef struct FwdJob:
+    int single
+    int B
+    int T
+    int D
+    int H
+    int ldo
+    int act
+    int zero_output
+    int reverse
+    int s0
+    int s1
+    int bs
+    Py_ssize_t r0
+    Py_ssize_t r1
+    Py_ssize_t tr
+    const void *x
+    const void *kernel
+    const void *rk
+    const void *bias
+    const void *kp
+    const void *rp
+    const void *rec_drop
+    const unsigned char *mask
+    void *out
+    void *state
+    void *prev_out
+    void *work
+    long next
+
+
+cdef void project_task(void *ctx, int worker) noexcept nogil:
+    """Claim blocks of projection rows until none is left."""
+    cdef FwdJob *j = <FwdJob *>ctx
+    cdef Py_ssize_t ra, rb
+    cdef unsigned int csr = fr_ftz_on()
+    while True:
+        ra = j.r0 + <Py_ssize_t>fr_claim(&j.next) * j.tr
+        if ra >= j.r1:
+            break
+        rb = ra + j.tr if j.tr < j.r1 - ra else j.r1
+        if j.single:
+            rnn_project(ra, rb, j.D, j.H, <const float *>j.x, <const float *>j.kernel,
+                        <const float *>j.bias, <const float *>j.kp, <float *>j.out, j.ldo)
+        else:
+            rnn_project(ra, rb, j.D, j.H, <const double *>j.x, <const double *>j.kernel,
+                        <const double *>j.bias, <const double *>j.kp, <double *>j.out,
+                        j.ldo)
+    fr_ftz_restore(csr)
+
+
+cdef inline void steps_rows(FwdJob *j, floating *out, Py_ssize_t b0,
+                            Py_ssize_t b1) noexcept nogil:
+    cdef const floating *rd = <const floating *>j.rec_drop
+    cdef floating *po = <floating *>j.prev_out
+    cdef floating *wk = <floating *>j.work
+    rnn_steps(<int>(b1 - b0), j.T, j.s0, j.s1, j.H, <const floating *>j.rk,
+              <const floating *>j.rp, j.mask + b0 * j.T if j.mask != NULL else NULL,
+              j.zero_output, j.act, j.reverse, rd + b0 * j.H if rd != NULL else NULL,
+              out + b0 * j.T * j.ldo, j.ldo, <floating *>j.state + b0 * j.H,
+              po + b0 * j.H if po != NULL else NULL, wk + b0 * j.H if wk != NULL else NULL)
+
+
+cdef void steps_task(void *ctx, int worker) noexcept nogil:
+    """Claim blocks of batch rows and run each through steps s0:s1."""
+    cdef FwdJob *j = <FwdJob *>ctx
+    cdef Py_ssize_t b0, b1
+    cdef unsigned int csr = fr_ftz_on()
+    while True:
+        b0 = <Py_ssize_t>fr_claim(&j.next) * j.bs
+        if b0 >= j.B:
+            break
+        b1 = b0 + j.bs if j.bs < j.B - b0 else j.B
+        if j.single:
+            steps_rows(j, <float *>j.out, b0, b1)
+        else:
+            steps_rows(j, <double *>j.out, b0, b1)
+    fr_ftz_restore(csr)
 
 
 cdef int drive_forward(int B, int T, int D, int H, const floating *x,
@@ -489,79 +645,56 @@ cdef int drive_forward(int B, int T, int D, int H, const floating *x,
                        floating *state, floating *prev_out, floating *work,
                        int nt) except -1:
     """rnn_forward in chunks -- rows of the projection, then steps -- each run with the
-    GIL released on nt batch slices, Python's signal handlers running between chunks.
-    An exception from a handler (KeyboardInterrupt) leaves out and state part-written."""
-    cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc, ra, rb
-    cdef Py_ssize_t s0 = 0, s1, sc, b0, b1
-    cdef int i
-    cdef unsigned int csr
-    cdef long long step_work = <long long>B * H * (H + 16)
-    if rows * (<long long>D * H + H) + T * step_work <= 2 * CHECK_WORK:
-        # one pass: each batch slice projects its rows and runs every step
-        if nt == 1:
-            with nogil:
-                csr = fr_ftz_on()
-                rnn_forward(B, T, D, H, x, kernel, recurrent_kernel, bias, mask, zero_output,
-                            act, reverse, rec_drop, kp, rp, out, ldo, state, prev_out, work)
-                fr_ftz_restore(csr)
-        else:
-            for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-                b0 = split(0, B, i, nt)
-                b1 = split(0, B, i + 1, nt)
-                csr = fr_ftz_on()
-                rnn_forward(<int>(b1 - b0), T, D, H, x + b0 * T * D, kernel, recurrent_kernel,
-                            bias, mask + b0 * T if mask != NULL else NULL, zero_output, act,
-                            reverse, rec_drop + b0 * H if rec_drop != NULL else NULL, kp, rp,
-                            out + b0 * T * ldo, ldo, state + b0 * H,
-                            prev_out + b0 * H if prev_out != NULL else NULL,
-                            work + b0 * H if work != NULL else NULL)
-                fr_ftz_restore(csr)
-        PyErr_CheckSignals()
-        return 0
-    # out = bias + x @ kernel, rows r0:r1 at a time; one chunk is split by batch slices
+    GIL released as tasks shared by up to nt threads, Python's signal handlers running
+    between chunks. An exception from a handler (KeyboardInterrupt) leaves out and state
+    part-written."""
+    cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc
+    cdef Py_ssize_t s0 = 0, s1, sc
+    cdef FwdJob j
+    memset(&j, 0, sizeof(j))
+    j.single = floating is float
+    j.B = B
+    j.T = T
+    j.D = D
+    j.H = H
+    j.ldo = ldo
+    j.act = act
+    j.zero_output = zero_output
+    j.reverse = reverse
+    j.bs = block_rows(B, nt)
+    j.x = x
+    j.kernel = kernel
+    j.rk = recurrent_kernel
+    j.bias = bias
+    j.kp = kp
+    j.rp = rp
+    j.rec_drop = rec_drop
+    j.mask = mask
+    j.out = out
+    j.state = state
+    j.prev_out = prev_out
+    j.work = work
+    # out = bias + x @ kernel, rows r0:r1 at a time
     rc = chunk_of(rows, <long long>D * H + H)
     while r0 < rows:
         r1 = r0 + rc if rc < rows - r0 else rows
-        if nt == 1:
-            with nogil:
-                csr = fr_ftz_on()
-                rnn_project(r0, r1, D, H, x, kernel, bias, kp, out, ldo)
-                fr_ftz_restore(csr)
-        else:
-            for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-                if rc == rows:
-                    ra = split(0, B, i, nt) * T
-                    rb = split(0, B, i + 1, nt) * T
-                else:
-                    ra = split(r0, r1, i, nt)
-                    rb = split(r0, r1, i + 1, nt)
-                csr = fr_ftz_on()
-                rnn_project(ra, rb, D, H, x, kernel, bias, kp, out, ldo)
-                fr_ftz_restore(csr)
+        j.r0 = r0
+        j.r1 = r1
+        j.tr = task_rows(r1 - r0, nt)
+        j.next = 0
+        with nogil:
+            fr_pool_run(nt, project_task, &j)
         PyErr_CheckSignals()
         r0 = r1
-    # the steps, s0:s1 at a time, each batch slice on its thread
-    sc = chunk_of(T, step_work)
+    # the steps, s0:s1 at a time, blocks of batch rows as tasks
+    sc = chunk_of(T, <long long>B * H * (H + 16))
     while s0 < T:
         s1 = s0 + sc if sc < T - s0 else T
-        if nt == 1:
-            with nogil:
-                csr = fr_ftz_on()
-                rnn_steps(B, T, <int>s0, <int>s1, H, recurrent_kernel, rp, mask, zero_output,
-                          act, reverse, rec_drop, out, ldo, state, prev_out, work)
-                fr_ftz_restore(csr)
-        else:
-            for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-                b0 = split(0, B, i, nt)
-                b1 = split(0, B, i + 1, nt)
-                csr = fr_ftz_on()
-                rnn_steps(<int>(b1 - b0), T, <int>s0, <int>s1, H, recurrent_kernel, rp,
-                          mask + b0 * T if mask != NULL else NULL, zero_output, act, reverse,
-                          rec_drop + b0 * H if rec_drop != NULL else NULL,
-                          out + b0 * T * ldo, ldo, state + b0 * H,
-                          prev_out + b0 * H if prev_out != NULL else NULL,
-                          work + b0 * H if work != NULL else NULL)
-                fr_ftz_restore(csr)
+        j.s0 = <int>s0
+        j.s1 = <int>s1
+        j.next = 0
+        with nogil:
+            fr_pool_run(nt, steps_task, &j)
         PyErr_CheckSignals()
         s0 = s1
     return 0
@@ -599,6 +732,104 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
                   _threads(num_threads, B, <long long>B * T * H * (D + H)))
 
 
+cdef struct BwdJob:
+    int single
+    int B
+    int T
+    int D
+    int H
+    int act
+    int zero_output
+    int reverse
+    int s_lo
+    int s_hi
+    int bs
+    Py_ssize_t r0
+    Py_ssize_t r1
+    Py_ssize_t tr
+    Py_ssize_t panel
+    const void *x
+    const void *rk
+    const void *rp
+    const void *kp
+    const void *out
+    const void *d_out
+    const void *rec_drop
+    const void *h_prev
+    const unsigned char *mask
+    void *d_h0
+    void *d_pre
+    void *d_carry
+    void *d_state_new
+    void *dpp
+    void *dx
+    void *part_k
+    void *part_r
+    void *part_b
+    long next
+
+
+cdef inline void bsteps_rows(BwdJob *j, floating *d_pre, Py_ssize_t b0,
+                             Py_ssize_t b1) noexcept nogil:
+    cdef Py_ssize_t TH = <Py_ssize_t>j.T * j.H
+    cdef const floating *d_out = <const floating *>j.d_out
+    cdef const floating *rd = <const floating *>j.rec_drop
+    rnn_backward_range(<int>(b1 - b0), j.T, j.s_lo, j.s_hi, j.H, <const floating *>j.rk,
+                       <const floating *>j.rp, <const floating *>j.out + b0 * TH,
+                       d_out + b0 * TH if d_out != NULL else NULL,
+                       j.mask + b0 * j.T if j.mask != NULL else NULL, j.zero_output,
+                       j.act, j.reverse, rd + b0 * j.H if rd != NULL else NULL,
+                       <floating *>j.d_h0 + b0 * j.H, d_pre + b0 * TH,
+                       <floating *>j.d_carry + b0 * j.H,
+                       <floating *>j.d_state_new + b0 * j.H)
+
+
+cdef void bsteps_task(void *ctx, int worker) noexcept nogil:
+    """Claim blocks of batch rows and run each back through steps s_hi-1 .. s_lo."""
+    cdef BwdJob *j = <BwdJob *>ctx
+    cdef Py_ssize_t b0, b1
+    cdef unsigned int csr = fr_ftz_on()
+    while True:
+        b0 = <Py_ssize_t>fr_claim(&j.next) * j.bs
+        if b0 >= j.B:
+            break
+        b1 = b0 + j.bs if j.bs < j.B - b0 else j.B
+        if j.single:
+            bsteps_rows(j, <float *>j.d_pre, b0, b1)
+        else:
+            bsteps_rows(j, <double *>j.d_pre, b0, b1)
+    fr_ftz_restore(csr)
+
+
+cdef inline void merge_rows(BwdJob *j, floating *dx, Py_ssize_t ra, Py_ssize_t rb,
+                            int worker) noexcept nogil:
+    cdef Py_ssize_t hh = <Py_ssize_t>j.H * j.H, dh = <Py_ssize_t>j.D * j.H
+    rnn_backward_merge_packed(ra, rb, j.D, j.H, <const floating *>j.x,
+                              <const floating *>j.kp, <const floating *>j.d_pre,
+                              <const floating *>j.h_prev, <floating *>j.dpp + ra * j.panel,
+                              dx, <floating *>j.part_k + worker * dh,
+                              <floating *>j.part_r + worker * hh,
+                              <floating *>j.part_b + <Py_ssize_t>worker * j.H)
+
+
+cdef void merge_task(void *ctx, int worker) noexcept nogil:
+    """Claim blocks of rows of the merged products; weight gradients go to this
+    worker's partial sums."""
+    cdef BwdJob *j = <BwdJob *>ctx
+    cdef Py_ssize_t ra, rb
+    cdef unsigned int csr = fr_ftz_on()
+    while True:
+        ra = j.r0 + <Py_ssize_t>fr_claim(&j.next) * j.tr
+        if ra >= j.r1:
+            break
+        rb = ra + j.tr if j.tr < j.r1 - ra else j.r1
+        if j.single:
+            merge_rows(j, <float *>j.dx, ra, rb, worker)
+        else:
+            merge_rows(j, <double *>j.dx, ra, rb, worker)
+    fr_ftz_restore(csr)
+
+
 cdef int drive_backward(int B, int T, int D, int H, const floating *x,
                         const floating *kernel, const floating *recurrent_kernel,
                         const floating *h0, const floating *out, const floating *d_out,
@@ -611,92 +842,68 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
                         floating *part_k, floating *part_r, floating *part_b,
                         int nt) except -1:
     """BPTT in chunks -- steps, then h_prev by batch rows, then the merged products by
-    rows -- with the GIL released in each and Python's signal handlers between them.
+    rows -- with the GIL released in each and Python's signal handlers between them;
+    the steps and the packed products run as tasks shared by up to nt threads.
 
     rp, kp: recurrent_kernel.T and kernel.T packed, or NULL for BLAS; dpp: room for
     pack(d_pre). With packed products on nt > 1 threads, part_k (nt, D, H), part_r
     (nt, H, H) and part_b (nt, H) are zeroed per-thread sums. d_kernel, d_recurrent and
     d_bias are zeroed first, so a batch of 0 gets zero gradients."""
-    cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc, ra, rb
-    cdef Py_ssize_t s_hi = T, s_lo, sc, b0, b1, bc, c0 = 0, c1
-    cdef Py_ssize_t panel = pack_size(1, H, floating is float)
-    cdef Py_ssize_t hh = <Py_ssize_t>H * H, dh = <Py_ssize_t>D * H
+    cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc
+    cdef Py_ssize_t s_hi = T, s_lo, sc, bc, c0 = 0, c1
+    cdef Py_ssize_t hh = <Py_ssize_t>H * H, dh = <Py_ssize_t>D * H, j2
     cdef int i
     cdef unsigned int csr
+    cdef BwdJob j
     memset(d_kernel, 0, dh * sizeof(floating))
     memset(d_recurrent, 0, hh * sizeof(floating))
     memset(d_bias, 0, H * sizeof(floating))
     if B == 0 or T == 0:
         return 0
-    if T * (<long long>B * H * (H + 16)) + rows * (<long long>H * (H + 2 * D)) <= 2 * CHECK_WORK:
-        # one pass: each batch slice runs its time loop and its share of the products
-        if nt == 1:
-            with nogil:
-                csr = fr_ftz_on()
-                rnn_backward_steps(B, T, H, recurrent_kernel, rp, h0, out, d_out, d_last,
-                                   mask, zero_output, act, reverse, rec_drop, d_h0, d_pre,
-                                   h_prev, d_carry, d_state_new)
-                if kp != NULL:
-                    rnn_backward_merge_packed(0, rows, D, H, x, kp, d_pre, h_prev, dpp, dx,
-                                              d_kernel, d_recurrent, d_bias)
-                else:
-                    rnn_backward_merge(0, rows, D, H, x, kernel, d_pre, h_prev, dx, d_kernel,
-                                       d_recurrent, d_bias)
-                fr_ftz_restore(csr)
-            PyErr_CheckSignals()
-            return 0
-        for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-            b0 = split(0, B, i, nt)
-            b1 = split(0, B, i + 1, nt)
-            csr = fr_ftz_on()
-            rnn_backward_steps(<int>(b1 - b0), T, H, recurrent_kernel, rp,
-                               h0 + b0 * H if h0 != NULL else NULL, out + b0 * T * H,
-                               d_out + b0 * T * H if d_out != NULL else NULL,
-                               d_last + b0 * H if d_last != NULL else NULL,
-                               mask + b0 * T if mask != NULL else NULL, zero_output, act,
-                               reverse, rec_drop + b0 * H if rec_drop != NULL else NULL,
-                               d_h0 + b0 * H, d_pre + b0 * T * H, h_prev + b0 * T * H,
-                               d_carry + b0 * H, d_state_new + b0 * H)
-            if kp != NULL:
-                rnn_backward_merge_packed(b0 * T, b1 * T, D, H, x, kp, d_pre, h_prev,
-                                          dpp + b0 * T * panel, dx, part_k + i * dh,
-                                          part_r + i * hh, part_b + <Py_ssize_t>i * H)
-            fr_ftz_restore(csr)
-        if kp == NULL:
-            with nogil:
-                csr = fr_ftz_on()
-                rnn_backward_merge(0, rows, D, H, x, kernel, d_pre, h_prev, dx, d_kernel,
-                                   d_recurrent, d_bias)
-                fr_ftz_restore(csr)
-        PyErr_CheckSignals()
-        sum_parts(nt, D, H, kp != NULL, part_k, part_r, part_b, d_kernel, d_recurrent, d_bias)
-        return 0
+    memset(&j, 0, sizeof(j))
+    j.single = floating is float
+    j.B = B
+    j.T = T
+    j.D = D
+    j.H = H
+    j.act = act
+    j.zero_output = zero_output
+    j.reverse = reverse
+    j.bs = block_rows(B, nt)
+    j.panel = pack_size(1, H, floating is float)
+    j.x = x
+    j.rk = recurrent_kernel
+    j.rp = rp
+    j.kp = kp
+    j.out = out
+    j.d_out = d_out
+    j.rec_drop = rec_drop
+    j.h_prev = h_prev
+    j.mask = mask
+    j.d_h0 = d_h0
+    j.d_pre = d_pre
+    j.d_carry = d_carry
+    j.d_state_new = d_state_new
+    j.dpp = dpp
+    j.dx = dx
+    if nt > 1:
+        j.part_k = part_k
+        j.part_r = part_r
+        j.part_b = part_b
+    else:
+        j.part_k = d_kernel
+        j.part_r = d_recurrent
+        j.part_b = d_bias
     rnn_backward_init(B, H, d_last, mask != NULL, d_h0, d_carry)
-    # the reverse time loop, s_lo:s_hi at a time, each batch slice on its thread
+    # the reverse time loop, s_lo:s_hi at a time, blocks of batch rows as tasks
     sc = chunk_of(T, <long long>B * H * (H + 16))
     while s_hi > 0:
         s_lo = s_hi - sc if sc < s_hi else 0
-        if nt == 1:
-            with nogil:
-                csr = fr_ftz_on()
-                rnn_backward_range(B, T, <int>s_lo, <int>s_hi, H, recurrent_kernel, rp, out,
-                                   d_out, mask, zero_output, act, reverse, rec_drop, d_h0,
-                                   d_pre, d_carry, d_state_new)
-                fr_ftz_restore(csr)
-        else:
-            for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-                b0 = split(0, B, i, nt)
-                b1 = split(0, B, i + 1, nt)
-                csr = fr_ftz_on()
-                rnn_backward_range(<int>(b1 - b0), T, <int>s_lo, <int>s_hi, H,
-                                   recurrent_kernel, rp, out + b0 * T * H,
-                                   d_out + b0 * T * H if d_out != NULL else NULL,
-                                   mask + b0 * T if mask != NULL else NULL, zero_output,
-                                   act, reverse,
-                                   rec_drop + b0 * H if rec_drop != NULL else NULL,
-                                   d_h0 + b0 * H, d_pre + b0 * T * H, d_carry + b0 * H,
-                                   d_state_new + b0 * H)
-                fr_ftz_restore(csr)
+        j.s_lo = <int>s_lo
+        j.s_hi = <int>s_hi
+        j.next = 0
+        with nogil:
+            fr_pool_run(nt, bsteps_task, &j)
         PyErr_CheckSignals()
         s_hi = s_lo
     # h_prev, batch rows c0:c1 at a time (memory-bound copies)
@@ -720,29 +927,25 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
                 rnn_backward_merge(r0, r1, D, H, x, kernel, d_pre, h_prev, dx, d_kernel,
                                    d_recurrent, d_bias)
                 fr_ftz_restore(csr)
-        elif nt == 1:
-            with nogil:
-                csr = fr_ftz_on()
-                rnn_backward_merge_packed(r0, r1, D, H, x, kp, d_pre, h_prev,
-                                          dpp + r0 * panel, dx, d_kernel, d_recurrent,
-                                          d_bias)
-                fr_ftz_restore(csr)
         else:
-            for i in prange(nt, nogil=True, num_threads=nt, schedule="static", chunksize=1):
-                if rc == rows:
-                    ra = split(0, B, i, nt) * T
-                    rb = split(0, B, i + 1, nt) * T
-                else:
-                    ra = split(r0, r1, i, nt)
-                    rb = split(r0, r1, i + 1, nt)
-                csr = fr_ftz_on()
-                rnn_backward_merge_packed(ra, rb, D, H, x, kp, d_pre, h_prev,
-                                          dpp + ra * panel, dx, part_k + i * dh,
-                                          part_r + i * hh, part_b + <Py_ssize_t>i * H)
-                fr_ftz_restore(csr)
+            j.r0 = r0
+            j.r1 = r1
+            j.tr = task_rows(r1 - r0, nt)
+            j.next = 0
+            with nogil:
+                fr_pool_run(nt, merge_task, &j)
         PyErr_CheckSignals()
         r0 = r1
-    sum_parts(nt, D, H, kp != NULL, part_k, part_r, part_b, d_kernel, d_recurrent, d_bias)
+    if kp != NULL and nt > 1:
+        with nogil:
+            # the workers' sums
+            for i in range(nt):
+                for j2 in range(hh):
+                    d_recurrent[j2] = d_recurrent[j2] + part_r[i * hh + j2]
+                for j2 in range(dh):
+                    d_kernel[j2] = d_kernel[j2] + part_k[i * dh + j2]
+                for j2 in range(H):
+                    d_bias[j2] = d_bias[j2] + part_b[<Py_ssize_t>i * H + j2]
     return 0
 
 

@@ -1,0 +1,22 @@
+/* A tiny thread pool for the kernel: work handed out dynamically, waits that sleep.
+ *
+ * fr_pool_run(nt, fn, ctx) runs fn(ctx, worker) on the calling thread (worker 0) and on
+ * up to nt - 1 helper threads (workers 1 .. nt-1), and returns when every one that
+ * started has returned. fn claims its work itself (fr_claim on a counter in ctx), so a
+ * helper that the OS does not schedule in time simply does nothing: the caller runs
+ * every task and never waits for a thread that has not started. Helpers and the
+ * caller sleep on condition variables (no spinning), so on a busy CPU the kernel's
+ * threads do not steal time from each other or from other processes, and nothing is
+ * configured through the environment (unlike OMP_WAIT_POLICY). The helpers are created
+ * on first use, kept for later calls, and forgotten in a forked child.
+ */
+#ifndef FASTRNN_POOL_H
+#define FASTRNN_POOL_H
+
+typedef void (*fr_task_fn)(void *ctx, int worker);
+
+/* Returns the number of workers that ran fn (>= 1). */
+int fr_pool_run(int nt, fr_task_fn fn, void *ctx);
+/* The next index of a shared counter (an atomic fetch-and-add). */
+long fr_claim(long *counter);
+#endif

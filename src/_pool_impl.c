@@ -1,0 +1,110 @@
+/* See _pool.h. */
+#include <pthread.h>
+#include <stdlib.h>
+#include "_pool.h"
+
+#define FR_POOL_MAX 64
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;        /* helpers wait here for a new job */
+    pthread_cond_t done;        /* the caller waits here for helpers to finish */
+    int created;                /* helper threads alive */
+    unsigned long gen;          /* job generation */
+    fr_task_fn fn;
+    void *ctx;
+    int nt;                     /* workers the current job may use */
+    int next_worker;            /* next worker id to hand out */
+    int active;                 /* helpers inside fn */
+    int closed;                 /* the caller finished: no helper may join */
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+          0, 0, NULL, NULL, 0, 1, 0, 1};
+
+/* Serialises jobs: two Python threads calling the kernel at once take turns on the
+ * helpers (each job still runs on its caller). */
+static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
+static int atfork_done = 0;
+
+long fr_claim(long *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
+
+static void *helper_main(void *arg) {
+    unsigned long seen = (unsigned long)(size_t)arg;
+    pthread_mutex_lock(&pool.lock);
+    for (;;) {
+        while (pool.gen == seen)
+            pthread_cond_wait(&pool.wake, &pool.lock);
+        seen = pool.gen;
+        if (pool.closed || pool.next_worker >= pool.nt)
+            continue;
+        int worker = pool.next_worker++;
+        fr_task_fn fn = pool.fn;
+        void *ctx = pool.ctx;
+        pool.active++;
+        pthread_mutex_unlock(&pool.lock);
+        fn(ctx, worker);
+        pthread_mutex_lock(&pool.lock);
+        if (--pool.active == 0 && pool.closed)
+            pthread_cond_signal(&pool.done);
+    }
+    return NULL;
+}
+
+static void reset_in_child(void) {
+    /* only the forking thread survives a fork: start again without helpers */
+    pthread_mutex_init(&pool.lock, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+    pthread_cond_init(&pool.done, NULL);
+    pthread_mutex_init(&job_lock, NULL);
+    pool.created = 0;
+    pool.active = 0;
+    pool.closed = 1;
+}
+
+static void grow(int helpers) {
+    if (!atfork_done) {
+        pthread_atfork(NULL, NULL, reset_in_child);
+        atfork_done = 1;
+    }
+    while (pool.created < helpers) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&th, &attr, helper_main, (void *)(size_t)pool.gen);
+        pthread_attr_destroy(&attr);
+        if (rc != 0)
+            break;  /* fewer helpers: the caller does the rest */
+        pool.created++;
+    }
+}
+
+int fr_pool_run(int nt, fr_task_fn fn, void *ctx) {
+    int ran;
+    if (nt > FR_POOL_MAX)
+        nt = FR_POOL_MAX;
+    if (nt <= 1) {
+        fn(ctx, 0);
+        return 1;
+    }
+    pthread_mutex_lock(&job_lock);
+    pthread_mutex_lock(&pool.lock);
+    grow(nt - 1);
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.nt = nt;
+    pool.next_worker = 1;
+    pool.active = 0;
+    pool.closed = 0;
+    pool.gen++;
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+    fn(ctx, 0);
+    pthread_mutex_lock(&pool.lock);
+    pool.closed = 1;
+    while (pool.active > 0)
+        pthread_cond_wait(&pool.done, &pool.lock);
+    ran = pool.next_worker;
+    pthread_mutex_unlock(&pool.lock);
+    pthread_mutex_unlock(&job_lock);
+    return ran;
+}
