@@ -35,9 +35,9 @@ __all__ = ["to_onnx"]
 
 DEFAULT_OPSET = 17
 _MIN_OPSET = 13  # Squeeze / Unsqueeze take their axes as an input from opset 13
-_SUPPORTED = ("SimpleRNN", "Bidirectional", "Dense", "Embedding", "Dropout", "Activation",
-              "Flatten", "Reshape", "RepeatVector", "Permute", "Add", "Subtract", "Multiply",
-              "Average", "Maximum", "Minimum", "Concatenate", "Sequential", "Model")
+_SUPPORTED = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense", "Embedding", "Dropout",
+              "Activation", "Flatten", "Reshape", "RepeatVector", "Permute", "Add", "Subtract",
+              "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Sequential", "Model")
 
 
 def _emit(g, layer, inputs, init):
@@ -64,7 +64,7 @@ def _emit(g, layer, inputs, init):
         raise NotImplementedError(f"Layer `{layer.name}` gets {len(inputs)} inputs; to_onnx "
                                   "exports these layers with one input.")
     x = inputs[0]
-    if init and type(layer).__name__ not in ("SimpleRNN", "Bidirectional"):
+    if init and type(layer).__name__ not in ("SimpleRNN", "LSTM", "GRU", "Bidirectional"):
         raise NotImplementedError(f"Layer `{layer.name}` takes no initial_state.")
     if type(layer).__name__ != "Embedding" and x.dtype != layer.dtype:
         x = _cast(g, x, layer.dtype, layer.name)  # fastrnn layers compute in their dtype
