@@ -25,10 +25,10 @@ _GRU_SWAP = (1, 0, 2)  # torch (r, z, n) <-> Keras (z, r, h); the swap is its ow
 
 
 def torch_kind(module):
-    """"RNN", "LSTM" or "GRU" for an exact torch recurrent module, else None."""
-    name = type(module).__name__
-    if name in KINDS and type(module).__module__.startswith("torch.nn"):
-        return name
+    """"RNN", "LSTM" or "GRU" for a torch.nn.RNN / LSTM / GRU (or a subclass), else None."""
+    for cls in type(module).__mro__:
+        if cls.__name__ in KINDS and cls.__module__.startswith("torch.nn"):
+            return cls.__name__
     return None
 
 

@@ -5,13 +5,17 @@ Weight layouts (PyTorch stores ``(out, in)``, Keras ``(in, out)``)::
     nn.RNN   weight_ih_l{k}[_reverse] (H, D)   <->  SimpleRNN kernel           (D, H)  transposed
              weight_hh_l{k}[_reverse] (H, H)   <->  SimpleRNN recurrent_kernel (H, H)  transposed
              bias_ih + bias_hh        (H,)     <->  SimpleRNN bias             (H,)    summed
+    nn.LSTM  the same per gate block; PyTorch's i, f, g, o is Keras's i, f, c, o; biases summed
+    nn.GRU   blocks r, z, n <-> Keras z, r, h; b_ih, b_hh <-> GRU(reset_after=True) bias
+             rows 0 and 1 (2, 3U), kept apart (b_hn sits inside r * (.))
     nn.Linear    weight (out, in), bias        <->  Dense kernel (in, out), bias
     nn.Embedding weight (num, dim)             <->  Embedding embeddings (input_dim, output_dim)
 
 PyTorch's RNN recurrence ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` is Keras's
 ``h_t = act(x_t kernel + h_{t-1} recurrent_kernel + bias)`` with the two biases summed
 (torch.nn.RNN's documentation; keras/src/layers/rnn/simple_rnn.py), so the outputs agree
-to rounding. PyTorch is imported only inside these functions.
+to rounding; fastrnn/interop/_torch_rnn.py gives the LSTM and GRU equations. PyTorch is
+imported only inside these functions.
 """
 import numpy as np
 
@@ -159,8 +163,9 @@ def _sequence_layers(modules, dtype):
         elif not isinstance(m, nn.Identity):
             raise NotImplementedError(
                 f"from_torch cannot convert module {i} ({type(m).__name__}) of the sequence; "
-                "it converts nn.RNN, nn.LSTM, nn.GRU, nn.Linear, nn.Embedding, nn.Dropout, nn.Flatten, "
-                "nn.Identity, nn.Tanh/ReLU/Sigmoid/Softmax(dim=-1) and nested nn.Sequential.")
+                "it converts nn.RNN, nn.LSTM, nn.GRU, nn.Linear, nn.Embedding, nn.Dropout, "
+                "nn.Flatten, nn.Identity, nn.Tanh/ReLU/Sigmoid/Softmax(dim=-1) and nested "
+                "nn.Sequential.")
         i += 1
     return layers
 
@@ -193,7 +198,9 @@ def from_torch(module, dtype=None, input_shape=None):
             - ``nn.RNN`` (any ``num_layers``; ``bidirectional``; ``nonlinearity`` "tanh" or
               "relu"; ``bias`` True/False; any ``batch_first``; ``dropout``) -> a
               ``Sequential`` of ``SimpleRNN`` (or ``Bidirectional(SimpleRNN)``, merge
-              "concat") layers with ``return_sequences=True``, and ``Dropout(dropout)``
+              "concat") layers with ``return_sequences=True``; ``nn.LSTM`` (``proj_size``
+              0) -> ``LSTM`` layers and ``nn.GRU`` -> ``GRU(reset_after=True)`` layers
+              likewise (gate blocks reordered, see the module docstring), and ``Dropout(dropout)``
               between them when dropout > 0 (identity at inference, as PyTorch's). The
               model returns torch's ``output`` (batch, timesteps, H * directions); torch's
               ``h_n`` is ``output[:, -1]`` (forward) and ``output[:, 0]`` (backward half).
@@ -219,8 +226,8 @@ def from_torch(module, dtype=None, input_shape=None):
 
     Raises:
         TypeError for a non-module; NotImplementedError for modules or options fastrnn
-        cannot represent (LSTM/GRU, Softmax over another axis, ...); ImportError without
-        PyTorch.
+        cannot represent (``nn.LSTM`` with ``proj_size``, Softmax over another axis, ...);
+        ImportError without PyTorch.
     """
     torch = _torch()
     from ..models import Sequential
@@ -244,7 +251,8 @@ def from_torch(module, dtype=None, input_shape=None):
     else:
         raise NotImplementedError(
             f"from_torch cannot convert {type(module).__name__}; it converts nn.RNN, "
-            "nn.LSTM, nn.GRU, nn.Linear, nn.Embedding and nn.Sequential of those (see its docstring).")
+            "nn.LSTM, nn.GRU, nn.Linear, nn.Embedding and nn.Sequential of those (see its "
+            "docstring).")
     if not layers:
         raise ValueError(f"Module {type(module).__name__} has no layer to convert.")
     model = Sequential(layers)
@@ -404,27 +412,31 @@ def _sequential_steps(layers):
 def to_torch(layer_or_model):
     """Convert a fastrnn layer or Sequential model to an equivalent PyTorch module.
 
-    - ``SimpleRNN`` / ``Bidirectional(SimpleRNN)`` with tanh or relu: a plain
-      ``nn.RNN(batch_first=True)`` when the layer's output is exactly torch's ``output``
+    - ``SimpleRNN`` (tanh or relu), ``LSTM``, ``GRU`` (reset_after=True; both with
+      activation "tanh" and recurrent_activation "sigmoid", the only cells PyTorch has),
+      alone or in a ``Bidirectional``: a plain ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``
+      (batch_first=True) when the layer's output is exactly torch's ``output``
       (return_sequences=True, no go_backwards, no return_state, merge "concat"; note torch
       returns the tuple ``(output, h_n)``); otherwise a :class:`KerasRNN` wrapper whose
-      ``.rnn`` is that nn.RNN and which returns what the fastrnn layer returns.
+      ``.rnn`` is that module and which returns what the fastrnn layer returns.
     - ``Dense`` -> ``nn.Linear`` (followed by the activation module in an
       ``nn.Sequential`` when not linear); ``Embedding`` -> ``nn.Embedding``; ``Dropout``,
       ``Activation``, ``Flatten`` -> ``nn.Dropout``, the activation, ``nn.Flatten(1)``.
     - ``Sequential``: a :class:`FastrnnSequential` returning what ``model.predict``
-      returns. Consecutive recurrent layers with the same units, activation, use_bias and
-      direction kind (all concat-merged, inner ones returning sequences, only the first
-      going backwards), with Dropout layers of one rate between every pair or none, become
-      one ``nn.RNN(num_layers=k, dropout=rate)``; the others get an nn.RNN each.
+      returns. Consecutive recurrent layers of one class with the same units,
+      activations, use_bias and direction kind (all concat-merged, inner ones returning
+      sequences, only the first going backwards), with Dropout layers of one rate between
+      every pair or none, become one ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU(num_layers=k,
+      dropout=rate)``; the others get a module each.
 
     The module has the fastrnn weights' dtype (float32 or float64) and is in training
     mode as a fresh torch module is; call ``.eval()`` to disable Dropout.
 
     Raises:
-        NotImplementedError for what nn.RNN cannot represent (sigmoid/linear recurrent
-        activations, stateful layers, directions with different settings) or other
-        layers; ValueError for layers that are not built yet.
+        NotImplementedError for what torch cannot represent (SimpleRNN with sigmoid or
+        linear activations, LSTM/GRU with other activations, GRU with reset_after=False,
+        stateful layers, directions with different settings) or other layers; ValueError
+        for layers that are not built yet.
     """
     from ..layers import Layer
     from ..models import Sequential
