@@ -7,7 +7,8 @@ dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 
 from fastrnn.interop import dask as fdask  # noqa: E402
-from fastrnn.layers import Bidirectional, Dense, Embedding, SimpleRNN  # noqa: E402
+from fastrnn.layers import (GRU, LSTM, Bidirectional, Dense, Embedding,  # noqa: E402
+                            SimpleRNN)
 from fastrnn.models import Sequential  # noqa: E402
 
 TOL = dict(rtol=1e-5, atol=1e-6)
@@ -124,6 +125,36 @@ def test_refusals(rng):
         fdask.predict(stateful, dx)
 
 
+def _gated_model(dtype="float32"):
+    return Sequential([
+        LSTM(5, return_sequences=True, go_backwards=True, input_shape=(None, 3), dtype=dtype,
+             bias_initializer="random_normal", seed=0),
+        Bidirectional(GRU(4, return_sequences=True, dtype=dtype, seed=1), merge_mode="ave"),
+        GRU(3, reset_after=False, dtype=dtype, seed=2),
+        Dense(2, activation="softmax", dtype=dtype, seed=3)])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lstm_gru_model_in_process(rng, dtype):
+    model = _gated_model(dtype)
+    x = rng.standard_normal((23, 7, 3)).astype(dtype)
+    lazy = fdask.predict(model, da.from_array(x, chunks=(6, 7, 3)), batch_size=4)
+    assert lazy.shape == (23, 2) and lazy.dtype == np.dtype(dtype)
+    with dask.config.set(scheduler="threads"):
+        actual = lazy.compute()
+    np.testing.assert_allclose(actual, model.predict(x, verbose=0),
+                               **(TOL if dtype == "float32" else dict(rtol=1e-12, atol=0)))
+    assert fdask.cache_info()["chunks"] == 4
+    # states too: an LSTM's [output, h, c] per chunk
+    lstm = Sequential([LSTM(4, return_sequences=True, return_state=True,
+                            input_shape=(None, 3), dtype=dtype, seed=4)])
+    outs = fdask.predict(lstm, da.from_array(x, chunks=(10, 7, 3)))
+    assert [o.shape for o in outs] == [(23, 7, 4), (23, 4), (23, 4)]
+    for a, e in zip(dask.compute(*outs, scheduler="synchronous"), lstm(x)):
+        np.testing.assert_allclose(a, e, **(TOL if dtype == "float32"
+                                            else dict(rtol=1e-12, atol=0)))
+
+
 # ------------------------------------------------------------------ distributed
 @pytest.fixture(scope="module")
 def client():
@@ -176,6 +207,14 @@ def test_local_cluster_several_outputs(client, rng):
     got = client.compute(outs, sync=True)
     for a, e in zip(got, model(x)):
         np.testing.assert_allclose(a, e, **TOL)
+
+
+def test_local_cluster_lstm_gru_model(client, rng):
+    model = _gated_model()
+    x = rng.standard_normal((20, 6, 3)).astype("float32")
+    lazy = fdask.predict(model, da.from_array(x, chunks=(5, 6, 3)))
+    actual = client.compute(lazy).result(timeout=60)
+    np.testing.assert_allclose(actual, model.predict(x, verbose=0), **TOL)
 
 
 def test_model_predict_dispatches_dask_arrays_lazily():

@@ -195,8 +195,8 @@ def test_linear_embedding_and_activations(rng):
 def test_refusals():
     with pytest.raises(TypeError, match="torch.nn.Module"):
         from_torch(object())
-    with pytest.raises(NotImplementedError, match="LSTM"):
-        from_torch(nn.LSTM(2, 3))
+    with pytest.raises(NotImplementedError, match="Conv1d"):
+        from_torch(nn.Conv1d(2, 3, 1))
     with pytest.raises(NotImplementedError, match="Conv1d"):
         from_torch(nn.Sequential(nn.Linear(2, 2), nn.Conv1d(2, 2, 1)))
     with pytest.raises(NotImplementedError, match="dim=-1"):

@@ -6,6 +6,8 @@ See ``fastrnn/interop/onnx.py`` for the operator mapping and its sources.
 """
 import numpy as np
 
+from ._onnx_gated import check_gated, gated_node, state_count
+
 _RNN_ACTS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid", "linear": "Affine"}
 _ACTS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid", "softmax": "Softmax",
          "linear": "Identity"}
@@ -93,13 +95,27 @@ def _check_rnn(layer, sub):
     if getattr(sub, "stateful", False):
         raise NotImplementedError(f"Layer `{layer.name}` is stateful; an ONNX graph keeps no "
                                   "state between runs. Export a stateful=False copy.")
-    if sub.activation not in _RNN_ACTS:
+    if type(sub).__name__ in ("LSTM", "GRU"):
+        check_gated(layer, sub)
+    elif sub.activation not in _RNN_ACTS:
         raise NotImplementedError(f"Layer `{layer.name}`: activation {sub.activation!r} has "
                                   "no ONNX RNN equivalent.")
 
 
+def _recurrent_node(g, layer, subs, x_t, init, direction):
+    """One ONNX RNN / LSTM / GRU node over time-major x_t for the fastrnn layers ``subs``
+    (one per direction); returns the name of Y (T, dirs, B, H) and the list of the final
+    states' names ([Y_h], or [Y_h, Y_c] for an LSTM), each (dirs, B, H)."""
+    if type(subs[0]).__name__ in ("LSTM", "GRU"):
+        def unsqueeze(h):
+            return g.unsqueeze(_cast(g, h, layer.dtype, layer.name).name, 0, layer.name)
+        return gated_node(g, layer, subs, x_t, init, direction, unsqueeze)
+    y, y_h = _rnn_node(g, layer, subs, x_t, init, direction)
+    return y, [y_h]
+
+
 def _rnn_node(g, layer, subs, x_t, init, direction):
-    """One ONNX RNN node over time-major x_t for the fastrnn layers ``subs`` (one per
+    """One ONNX RNN node over time-major x_t for SimpleRNN layers ``subs`` (one per
     direction); returns the names of Y (T, dirs, B, H) and Y_h (dirs, B, H)."""
     dtype = np.dtype(layer.dtype)
     H = subs[0].units
@@ -126,12 +142,15 @@ def _rnn_node(g, layer, subs, x_t, init, direction):
 
 
 def _emit_simple_rnn(g, layer, x, init):
+    """SimpleRNN, LSTM and GRU: one RNN / LSTM / GRU node."""
     _check_rnn(layer, layer)
     B, T = x.shape[0], x.shape[1]
     x_t = g.transpose(x.name, (1, 0, 2), layer.name)
-    y, y_h = _rnn_node(g, layer, [layer], x_t, init,
-                       "reverse" if layer.go_backwards else "forward")
-    last = _T(g.squeeze(y_h, 0, layer.name), (B, layer.units), layer.dtype)
+    y, finals = _recurrent_node(g, layer, [layer], x_t, init,
+                                "reverse" if layer.go_backwards else "forward")
+    states = [_T(g.squeeze(s, 0, layer.name), (B, layer.units), layer.dtype)
+              for s in finals]
+    last = states[0]
     if layer.return_sequences:
         seq = g.squeeze(y, 1, layer.name)                   # (T, B, H), positions
         if layer.go_backwards:
@@ -139,16 +158,18 @@ def _emit_simple_rnn(g, layer, x, init):
         out = _T(g.transpose(seq, (1, 0, 2), layer.name), (B, T, layer.units), layer.dtype)
     else:
         out = last
-    return [out, last] if layer.return_state else [out]
+    return [out] + states if layer.return_state else [out]
 
 
 def _emit_bidirectional(g, layer, x, init):
     f, b = layer.forward_layer, layer.backward_layer
     for sub in (f, b):
         _check_rnn(layer, sub)
-    if f.units != b.units:
-        raise NotImplementedError(f"Layer `{layer.name}`: ONNX's bidirectional RNN needs "
-                                  f"both directions of one size, got {f.units} and {b.units}.")
+    if f.units != b.units or type(f) is not type(b) \
+            or getattr(f, "reset_after", None) != getattr(b, "reset_after", None):
+        raise NotImplementedError(f"Layer `{layer.name}`: ONNX's bidirectional "
+                                  f"{type(f).__name__} needs both directions of one kind and "
+                                  f"size (and GRU reset_after), got {f!r} and {b!r}.")
     B, T, H = x.shape[0], x.shape[1], f.units
     name = x.name
     if f.go_backwards:
@@ -156,8 +177,11 @@ def _emit_bidirectional(g, layer, x, init):
         # reverse direction the forward-going one; outputs then line up as Keras merges them.
         name = g.reverse(name, 1, layer.name)
     x_t = g.transpose(name, (1, 0, 2), layer.name)
-    y, y_h = _rnn_node(g, layer, [f, b], x_t, init, "bidirectional")
-    states = [_T(g.pick(y_h, i, 0, layer.name), (B, H), layer.dtype) for i in (0, 1)]
+    y, finals = _recurrent_node(g, layer, [f, b], x_t, init, "bidirectional")
+    # Keras's order: the forward direction's states (h[, c]), then the backward one's
+    states = [_T(g.pick(s, i, 0, layer.name), (B, H), layer.dtype)
+              for i in (0, 1) for s in finals]
+    n = state_count(f)
     if layer.return_sequences:
         if layer.merge_mode == "concat":
             yt = g.transpose(y, (2, 0, 1, 3), layer.name)     # (B, T, 2, H)
@@ -168,7 +192,7 @@ def _emit_bidirectional(g, layer, x, init):
         halves = [_T(g.transpose(g.pick(y, i, 1, layer.name), (1, 0, 2), layer.name),
                      (B, T, H), layer.dtype) for i in (0, 1)]
     else:
-        halves = states
+        halves = [states[0], states[n]]  # each direction's h
     y_f, y_b = halves
     shape = y_f.shape
     if layer.merge_mode is None:
@@ -279,6 +303,7 @@ def _emit_merge(g, layer, xs):
 _MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
 _EMITTERS = {"Reshape": _emit_reshape, "RepeatVector": _emit_repeat_vector,
              "Permute": _emit_permute, "SimpleRNN": _emit_simple_rnn,
+             "LSTM": _emit_simple_rnn, "GRU": _emit_simple_rnn,
              "Bidirectional": _emit_bidirectional,
              "Dense": _emit_dense, "Embedding": _emit_embedding, "Dropout": _emit_dropout,
              "Activation": _emit_activation, "Flatten": _emit_flatten}

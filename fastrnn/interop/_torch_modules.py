@@ -13,9 +13,10 @@ _MERGES = ("concat", "sum", "mul", "ave", None)
 
 
 class KerasRNN(nn.Module):
-    """An ``nn.RNN`` (batch_first=True) that returns what the fastrnn/Keras layer returns.
+    """An ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` (batch_first=True) that returns what the
+    fastrnn/Keras layer returns.
 
-    ``self.rnn`` is a plain ``torch.nn.RNN`` holding every weight. The wrapper adds the
+    ``self.rnn`` is a plain torch module holding every weight. The wrapper adds the
     Keras semantics PyTorch's module lacks:
 
     - ``go_backwards``: the input is reversed in time before the RNN, so the returned
@@ -26,19 +27,21 @@ class KerasRNN(nn.Module):
     - ``merge_mode`` of a Bidirectional layer ("concat", "sum", "mul", "ave" or None for
       a list ``[forward, backward]``);
     - ``return_state``: a list ``[output(s)..., state(s)...]`` with the last layer's final
-      state per direction, (batch, units) each.
+      states per direction, (batch, units) each: ``h`` (RNN, GRU) or ``h, c`` (LSTM),
+      forward direction first, as Keras orders them.
 
     Call: ``module(x, initial_state=None)`` with x (batch, timesteps, features);
-    ``initial_state`` (one-layer RNNs only) is a list of (batch, units) tensors, one per
-    direction (forward first), as Keras's ``initial_state``.
+    ``initial_state`` (one-layer modules only) is a list of (batch, units) tensors in
+    Keras's order: per direction (forward first) ``h``, or ``h, c`` for an LSTM.
     """
 
     def __init__(self, rnn, go_backwards=False, return_sequences=True, return_state=False,
                  merge_mode="concat"):
         super().__init__()
-        if not isinstance(rnn, nn.RNN) or not rnn.batch_first:
-            raise ValueError("Argument `rnn` of KerasRNN must be a torch.nn.RNN with "
-                             f"batch_first=True, got {rnn!r}.")
+        if not isinstance(rnn, (nn.RNN, nn.LSTM, nn.GRU)) or not rnn.batch_first \
+                or getattr(rnn, "proj_size", 0):
+            raise ValueError("Argument `rnn` of KerasRNN must be a torch.nn.RNN, LSTM "
+                             f"(proj_size=0) or GRU with batch_first=True, got {rnn!r}.")
         if merge_mode not in _MERGES:
             raise ValueError("Received an invalid value for argument `merge_mode`, expected "
                              f"one of {list(_MERGES)}, got {merge_mode!r}.")
@@ -53,22 +56,32 @@ class KerasRNN(nn.Module):
                 f"return_state={self.return_state}, merge_mode={self.merge_mode!r}")
 
     def forward(self, x, initial_state=None):
+        lstm = isinstance(self.rnn, nn.LSTM)
+        per_dir = 2 if lstm else 1
         h0 = None
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
                 else [initial_state]
-            directions = 2 if self.rnn.bidirectional else 1
-            if self.rnn.num_layers != 1 or len(states) != directions:
-                raise ValueError(f"Argument `initial_state` must be a list of {directions} "
-                                 "(batch, units) tensors for a one-layer RNN; got "
-                                 f"{len(states)} for num_layers={self.rnn.num_layers}.")
-            h0 = torch.stack(states, dim=0).contiguous()
+            count = per_dir * (2 if self.rnn.bidirectional else 1)
+            if self.rnn.num_layers != 1 or len(states) != count:
+                raise ValueError(f"Argument `initial_state` must be a list of {count} "
+                                 "(batch, units) tensors for a one-layer "
+                                 f"{type(self.rnn).__name__}; got {len(states)} for "
+                                 f"num_layers={self.rnn.num_layers}.")
+            h0 = torch.stack(states[::per_dir], dim=0).contiguous()
+            if lstm:
+                h0 = (h0, torch.stack(states[1::2], dim=0).contiguous())
         if self.go_backwards:
             x = torch.flip(x, dims=[1])
         out, h_n = self.rnn(x, h0)
+        finals = list(h_n) if lstm else [h_n]  # (layers * dirs, B, H) each
+
+        def final(direction):  # Keras's states of one direction of the last layer
+            return [s[direction] for s in finals]
+
         if not self.rnn.bidirectional:
             y = out if self.return_sequences else out[:, -1]
-            return [y, h_n[-1]] if self.return_state else y
+            return [y] + final(-1) if self.return_state else y
         H = self.rnn.hidden_size
         y_f, y_b = out[..., :H], out[..., H:]
         if not self.return_sequences:
@@ -86,7 +99,7 @@ class KerasRNN(nn.Module):
             y = [y_f, y_b]
         if not self.return_state:
             return y
-        return (y if isinstance(y, list) else [y]) + [h_n[-2], h_n[-1]]
+        return (y if isinstance(y, list) else [y]) + final(-2) + final(-1)
 
 
 class FastrnnSequential(nn.Module):

@@ -8,8 +8,11 @@ fastrnn; the ONNX ``RNN`` operator is time-major, so each recurrent layer sits b
     SimpleRNN      Transpose -> RNN(direction forward | reverse) -> Squeeze -> [Slice
                    reversing time for go_backwards, since Keras returns the sequence in
                    processing order] -> Transpose; return_sequences=False uses Y_h.
+    LSTM, GRU      the same with the ONNX LSTM / GRU operators (gate blocks reordered,
+                   GRU linear_before_reset = reset_after; see fastrnn/interop/_onnx_gated.py);
+                   return_state gives h (and c for LSTM) from Y_h (and Y_c).
     Bidirectional  [Slice reversing time if the wrapped layer goes backwards] -> Transpose
-                   -> RNN(direction bidirectional) -> Transpose + Reshape (concat) or
+                   -> RNN / LSTM / GRU(direction bidirectional) -> Transpose + Reshape (concat) or
                    Gather per direction + Add / Mul / Div (sum, mul, ave) or two outputs
                    (merge_mode None).
     Dense          Gemm (2-D inputs) or MatMul + Add (3-D), then the activation.
@@ -35,9 +38,9 @@ __all__ = ["to_onnx"]
 
 DEFAULT_OPSET = 17
 _MIN_OPSET = 13  # Squeeze / Unsqueeze take their axes as an input from opset 13
-_SUPPORTED = ("SimpleRNN", "Bidirectional", "Dense", "Embedding", "Dropout", "Activation",
-              "Flatten", "Reshape", "RepeatVector", "Permute", "Add", "Subtract", "Multiply",
-              "Average", "Maximum", "Minimum", "Concatenate", "Sequential", "Model")
+_SUPPORTED = ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense", "Embedding", "Dropout",
+              "Activation", "Flatten", "Reshape", "RepeatVector", "Permute", "Add", "Subtract",
+              "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Sequential", "Model")
 
 
 def _emit(g, layer, inputs, init):
@@ -64,7 +67,7 @@ def _emit(g, layer, inputs, init):
         raise NotImplementedError(f"Layer `{layer.name}` gets {len(inputs)} inputs; to_onnx "
                                   "exports these layers with one input.")
     x = inputs[0]
-    if init and type(layer).__name__ not in ("SimpleRNN", "Bidirectional"):
+    if init and type(layer).__name__ not in ("SimpleRNN", "LSTM", "GRU", "Bidirectional"):
         raise NotImplementedError(f"Layer `{layer.name}` takes no initial_state.")
     if type(layer).__name__ != "Embedding" and x.dtype != layer.dtype:
         x = _cast(g, x, layer.dtype, layer.name)  # fastrnn layers compute in their dtype
@@ -186,7 +189,8 @@ def to_onnx(model, path, opset=None):
 
     Args:
         model: a built ``Sequential`` or functional ``Model`` (walked through its
-            ``_nodes``) of SimpleRNN, Bidirectional (every merge mode), Dense (2-D and
+            ``_nodes``) of SimpleRNN, LSTM, GRU (both ``reset_after``), Bidirectional of
+            them (every merge mode), Dense (2-D and
             3-D inputs), Embedding, Dropout (Identity), Activation, Flatten, Reshape,
             RepeatVector, Permute and the merging layers (Add, Subtract, Multiply,
             Average, Maximum, Minimum, Concatenate); nested models are inlined.
@@ -202,13 +206,14 @@ def to_onnx(model, path, opset=None):
     The graph's inputs keep the model's input names (Sequential: "input"), with the
     batch axis (and the time axis, unless a Flatten fixes it) dynamic; the features axis
     is fixed. Float inputs have the consuming layer's dtype (float32 or float64; note
-    ONNX Runtime implements the RNN operator only for float32); inputs of an Embedding
-    (and other non-float inputs) are int64 indices. Outputs are named "output"
+    ONNX Runtime implements the RNN, LSTM and GRU operators only for float32); inputs of
+    an Embedding (and other non-float inputs) are int64 indices. Outputs are named "output"
     ("output_0", "output_1"... when there are several, e.g. with return_state or
     merge_mode None), or after the model's ``output_names``.
     Exported: inference (Dropout is the identity), zero initial states, and in functional
     models symbolic ``initial_state`` tensors (an encoder's states feeding a decoder) as
-    the RNN's ``initial_h``. Not exported: masks (refused), stateful layers (refused).
+    the node's ``initial_h`` (and an LSTM's ``initial_c``). Not exported: masks
+    (refused), stateful layers (refused).
 
     Raises:
         ImportError without the ``onnx`` package; ValueError for an unbuilt model or a bad

@@ -5,15 +5,22 @@ Weight layouts (PyTorch stores ``(out, in)``, Keras ``(in, out)``)::
     nn.RNN   weight_ih_l{k}[_reverse] (H, D)   <->  SimpleRNN kernel           (D, H)  transposed
              weight_hh_l{k}[_reverse] (H, H)   <->  SimpleRNN recurrent_kernel (H, H)  transposed
              bias_ih + bias_hh        (H,)     <->  SimpleRNN bias             (H,)    summed
+    nn.LSTM  the same per gate block; PyTorch's i, f, g, o is Keras's i, f, c, o; biases summed
+    nn.GRU   blocks r, z, n <-> Keras z, r, h; b_ih, b_hh <-> GRU(reset_after=True) bias
+             rows 0 and 1 (2, 3U), kept apart (b_hn sits inside r * (.))
     nn.Linear    weight (out, in), bias        <->  Dense kernel (in, out), bias
     nn.Embedding weight (num, dim)             <->  Embedding embeddings (input_dim, output_dim)
 
 PyTorch's RNN recurrence ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` is Keras's
 ``h_t = act(x_t kernel + h_{t-1} recurrent_kernel + bias)`` with the two biases summed
 (torch.nn.RNN's documentation; keras/src/layers/rnn/simple_rnn.py), so the outputs agree
-to rounding. PyTorch is imported only inside these functions.
+to rounding; fastrnn/interop/_torch_rnn.py gives the LSTM and GRU equations. PyTorch is
+imported only inside these functions.
 """
 import numpy as np
+
+from ._torch_rnn import (check_convertible, fastrnn_weights, layer_kwargs, settings,
+                         torch_kind, torch_weights)
 
 __all__ = ["from_torch", "to_torch"]
 
@@ -54,38 +61,35 @@ def _module_dtype(module, dtype):
 
 def _rnn_layers(rnn, dtype, go_backwards=False, return_sequences=True, return_state=False,
                 merge_mode="concat"):
-    """fastrnn layers for the stack of an ``nn.RNN`` (one per torch layer, with
-    Dropout(rnn.dropout) between them when dropout > 0)."""
-    from ..layers import Bidirectional, Dropout, SimpleRNN
-    if rnn.mode not in ("RNN_TANH", "RNN_RELU"):
-        raise ValueError(f"Module {rnn!r} has mode {rnn.mode!r}; from_torch converts "
-                         "nn.RNN (tanh or relu) only.")
-    activation = "tanh" if rnn.mode == "RNN_TANH" else "relu"
-    params = dict(rnn.named_parameters())
-    H, L = rnn.hidden_size, rnn.num_layers
+    """fastrnn layers for the stack of an ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (one per
+    torch layer, with Dropout(rnn.dropout) between them when dropout > 0)."""
+    from .. import layers as L
+    kind = torch_kind(rnn)
+    cls_name, cell = layer_kwargs(rnn, kind)
+    cls = getattr(L, cls_name)
+    params = {name: _numpy(p, dtype) for name, p in rnn.named_parameters()}
+    H, n_layers = rnn.hidden_size, rnn.num_layers
     layers, features = [], rnn.input_size
-    for k in range(L):
-        last = k == L - 1
-        flags = dict(units=H, activation=activation, use_bias=rnn.bias, dtype=dtype,
+    for k in range(n_layers):
+        last = k == n_layers - 1
+        flags = dict(units=H, use_bias=rnn.bias, dtype=dtype,
                      return_sequences=return_sequences or not last,
                      return_state=return_state and last,
-                     go_backwards=go_backwards and k == 0)
+                     go_backwards=go_backwards and k == 0, **cell)
         weights = []
         for suffix in (("", "_reverse") if rnn.bidirectional else ("",)):
-            weights += [_numpy(params[f"weight_ih_l{k}{suffix}"], dtype).T,
-                        _numpy(params[f"weight_hh_l{k}{suffix}"], dtype).T]
-            if rnn.bias:
-                weights.append(_numpy(params[f"bias_ih_l{k}{suffix}"], dtype)
-                               + _numpy(params[f"bias_hh_l{k}{suffix}"], dtype))
-        layer = SimpleRNN(**flags)
+            names = [f"{w}_l{k}{suffix}" for w in ("weight_ih", "weight_hh", "bias_ih",
+                                                      "bias_hh")]
+            weights += fastrnn_weights(kind, [params.get(n) for n in names], dtype, rnn.bias)
+        layer = cls(**flags)
         if rnn.bidirectional:
-            layer = Bidirectional(layer, merge_mode=merge_mode if last else "concat")
+            layer = L.Bidirectional(layer, merge_mode=merge_mode if last else "concat")
         layer.build((None, None, features))
         layer.set_weights(weights)
         layers.append(layer)
         features = H * (2 if rnn.bidirectional else 1)
         if not last and rnn.dropout > 0:
-            layers.append(Dropout(rnn.dropout, dtype=dtype))
+            layers.append(L.Dropout(rnn.dropout, dtype=dtype))
     return layers
 
 
@@ -139,7 +143,7 @@ def _sequence_layers(modules, dtype):
         act = _activation_name(m)
         if act:
             layers.append(Activation(act, dtype=dtype))
-        elif isinstance(m, nn.RNN):
+        elif torch_kind(m):
             layers += _rnn_layers(m, dtype)  # torch's (output, h_n): output feeds on
         elif isinstance(m, KerasRNN):
             layers += _keras_rnn_layers(m, dtype)
@@ -159,8 +163,9 @@ def _sequence_layers(modules, dtype):
         elif not isinstance(m, nn.Identity):
             raise NotImplementedError(
                 f"from_torch cannot convert module {i} ({type(m).__name__}) of the sequence; "
-                "it converts nn.RNN, nn.Linear, nn.Embedding, nn.Dropout, nn.Flatten, "
-                "nn.Identity, nn.Tanh/ReLU/Sigmoid/Softmax(dim=-1) and nested nn.Sequential.")
+                "it converts nn.RNN, nn.LSTM, nn.GRU, nn.Linear, nn.Embedding, nn.Dropout, "
+                "nn.Flatten, nn.Identity, nn.Tanh/ReLU/Sigmoid/Softmax(dim=-1) and nested "
+                "nn.Sequential.")
         i += 1
     return layers
 
@@ -171,15 +176,15 @@ def _keras_rnn_layers(module, dtype):
 
 
 def _input_shape(layers):
-    from ..layers import Bidirectional, Dense, Embedding, SimpleRNN
+    from ..layers import Dense, Embedding
     for layer in layers:
         if isinstance(layer, Embedding):
             return (None, None)
-        if isinstance(layer, (SimpleRNN, Bidirectional)):
+        if _is_rnn(layer):
             return (None, None, layer.weights[0].shape[0])
         if isinstance(layer, Dense):
             later = layers[layers.index(layer):]
-            rank3 = any(isinstance(x, (SimpleRNN, Bidirectional)) for x in later)
+            rank3 = any(_is_rnn(x) for x in later)
             return (None, None, layer.kernel.shape[0]) if rank3 else (None,
                                                                        layer.kernel.shape[0])
     return None
@@ -193,7 +198,9 @@ def from_torch(module, dtype=None, input_shape=None):
             - ``nn.RNN`` (any ``num_layers``; ``bidirectional``; ``nonlinearity`` "tanh" or
               "relu"; ``bias`` True/False; any ``batch_first``; ``dropout``) -> a
               ``Sequential`` of ``SimpleRNN`` (or ``Bidirectional(SimpleRNN)``, merge
-              "concat") layers with ``return_sequences=True``, and ``Dropout(dropout)``
+              "concat") layers with ``return_sequences=True``; ``nn.LSTM`` (``proj_size``
+              0) -> ``LSTM`` layers and ``nn.GRU`` -> ``GRU(reset_after=True)`` layers
+              likewise (gate blocks reordered, see the module docstring), and ``Dropout(dropout)``
               between them when dropout > 0 (identity at inference, as PyTorch's). The
               model returns torch's ``output`` (batch, timesteps, H * directions); torch's
               ``h_n`` is ``output[:, -1]`` (forward) and ``output[:, 0]`` (backward half).
@@ -219,8 +226,8 @@ def from_torch(module, dtype=None, input_shape=None):
 
     Raises:
         TypeError for a non-module; NotImplementedError for modules or options fastrnn
-        cannot represent (LSTM/GRU, Softmax over another axis, ...); ImportError without
-        PyTorch.
+        cannot represent (``nn.LSTM`` with ``proj_size``, Softmax over another axis, ...);
+        ImportError without PyTorch.
     """
     torch = _torch()
     from ..models import Sequential
@@ -234,7 +241,7 @@ def from_torch(module, dtype=None, input_shape=None):
         return _linear(module, dtype)
     if isinstance(module, nn.Embedding):
         return _embedding(module, dtype)
-    if isinstance(module, nn.RNN):
+    if torch_kind(module):
         layers = _rnn_layers(module, dtype)
     elif isinstance(module, KerasRNN):
         layers = _keras_rnn_layers(module, dtype)
@@ -244,7 +251,8 @@ def from_torch(module, dtype=None, input_shape=None):
     else:
         raise NotImplementedError(
             f"from_torch cannot convert {type(module).__name__}; it converts nn.RNN, "
-            "nn.Linear, nn.Embedding and nn.Sequential of those (see its docstring).")
+            "nn.LSTM, nn.GRU, nn.Linear, nn.Embedding and nn.Sequential of those (see its "
+            "docstring).")
     if not layers:
         raise ValueError(f"Module {type(module).__name__} has no layer to convert.")
     model = Sequential(layers)
@@ -262,35 +270,27 @@ def _torch_dtype(layer):
 
 
 def _rnn_directions(layer):
-    """[(kernel, recurrent_kernel, bias or None)...] per torch direction of one layer,
-    and the torch-visible settings (units, activation, use_bias)."""
+    """[(weight_ih, weight_hh, bias_ih, bias_hh)...] (NumPy, torch layout) per torch
+    direction of one fastrnn recurrent layer, and its torch-visible settings (kind, units,
+    activations, use_bias, reset_after)."""
     from ..layers import Bidirectional
     subs = [layer.forward_layer, layer.backward_layer] if isinstance(layer, Bidirectional) \
         else [layer]
-    first = subs[0]
     for sub in subs:
-        if sub.activation not in ("tanh", "relu"):
+        check_convertible(layer.name, sub)
+        if settings(sub) != settings(subs[0]):
             raise NotImplementedError(
-                f"Layer `{layer.name}`: torch.nn.RNN's nonlinearity is 'tanh' or 'relu', "
-                f"got activation={sub.activation!r}.")
-        if (sub.units, sub.activation, sub.use_bias) != (first.units, first.activation,
-                                                         first.use_bias):
-            raise NotImplementedError(
-                f"Layer `{layer.name}`: torch.nn.RNN needs both directions with the same "
-                "units, activation and use_bias.")
-        if getattr(sub, "stateful", False):
-            raise NotImplementedError(f"Layer `{layer.name}` is stateful; torch.nn.RNN "
-                                      "keeps no state between calls. Use stateful=False.")
+                f"Layer `{layer.name}`: a bidirectional torch module needs both directions "
+                "of one kind with the same units, activations and use_bias.")
     if not layer.built:
         raise ValueError(f"Layer `{layer.name}` is not built; build it (or call it once) "
                          "before to_torch so it has weights.")
-    return [(s.kernel, s.recurrent_kernel, s.bias if s.use_bias else None) for s in subs], \
-        (first.units, first.activation, first.use_bias)
+    return [torch_weights(s) for s in subs], settings(subs[0])
 
 
 def _is_rnn(layer):
-    from ..layers import Bidirectional, SimpleRNN
-    return isinstance(layer, (SimpleRNN, Bidirectional))
+    from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
+    return isinstance(layer, (SimpleRNN, LSTM, GRU, Bidirectional))
 
 
 def _go_backwards(layer):
@@ -298,34 +298,37 @@ def _go_backwards(layer):
 
 
 def _rnn_module(group, dropout=0.0):
-    """A KerasRNN over one nn.RNN holding a stack of compatible fastrnn RNN layers."""
+    """A KerasRNN over one nn.RNN / nn.LSTM / nn.GRU holding a stack of compatible
+    fastrnn recurrent layers."""
     torch = _torch()
     from ..layers import Bidirectional
     from ._torch_modules import KerasRNN
     first, last = group[0], group[-1]
     bidir = isinstance(first, Bidirectional)
-    dirs, (H, act, use_bias) = _rnn_directions(first)
-    rnn = torch.nn.RNN(dirs[0][0].shape[0], H, num_layers=len(group), nonlinearity=act,
-                       bias=use_bias, batch_first=True, dropout=dropout,
-                       bidirectional=bidir)
+    dirs, (kind, H, act, _, use_bias, _) = _rnn_directions(first)
+    extra = dict(nonlinearity=act) if kind == "RNN" else {}
+    rnn = getattr(torch.nn, kind)(dirs[0][0].shape[1], H, num_layers=len(group),
+                                  bias=use_bias, batch_first=True, dropout=dropout,
+                                  bidirectional=bidir, **extra)
     rnn = rnn.to(_torch_dtype(first))
     params = dict(rnn.named_parameters())
     with torch.no_grad():
         for k, layer in enumerate(group):
             dirs, _ = _rnn_directions(layer)
-            for suffix, (kernel, recurrent, bias) in zip(("", "_reverse"), dirs):
-                params[f"weight_ih_l{k}{suffix}"].copy_(torch.from_numpy(kernel.T.copy()))
-                params[f"weight_hh_l{k}{suffix}"].copy_(torch.from_numpy(recurrent.T.copy()))
-                if use_bias:
-                    params[f"bias_ih_l{k}{suffix}"].copy_(torch.from_numpy(bias.copy()))
-                    params[f"bias_hh_l{k}{suffix}"].zero_()
+            for suffix, arrays in zip(("", "_reverse"), dirs):
+                for name, array in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"),
+                                       arrays):
+                    if array is not None:
+                        params[f"{name}_l{k}{suffix}"].copy_(
+                            torch.from_numpy(np.ascontiguousarray(array)))
     return KerasRNN(rnn, go_backwards=_go_backwards(first),
                     return_sequences=last.return_sequences, return_state=last.return_state,
                     merge_mode=getattr(last, "merge_mode", None))
 
 
 def _stacks(group_head, nxt):
-    """Whether fastrnn RNN layer ``nxt`` can join the nn.RNN ending with ``group_head``."""
+    """Whether fastrnn RNN layer ``nxt`` can join the torch module ending with
+    ``group_head``."""
     from ..layers import Bidirectional
     same_kind = isinstance(group_head, Bidirectional) == isinstance(nxt, Bidirectional)
     if not (same_kind and group_head.return_sequences and not group_head.return_state
@@ -374,8 +377,8 @@ def _layer_modules(layer):
     if isinstance(layer, Flatten):
         return [nn.Flatten(1)]
     raise NotImplementedError(f"to_torch cannot convert layer `{layer.name}` "
-                              f"({type(layer).__name__}); it converts SimpleRNN, "
-                              "Bidirectional, Dense, Embedding, Dropout, Activation, Flatten.")
+                              f"({type(layer).__name__}); it converts SimpleRNN, LSTM, "
+                              "GRU, Bidirectional, Dense, Embedding, Dropout, Activation, Flatten.")
 
 
 def _sequential_steps(layers):
@@ -409,27 +412,31 @@ def _sequential_steps(layers):
 def to_torch(layer_or_model):
     """Convert a fastrnn layer or Sequential model to an equivalent PyTorch module.
 
-    - ``SimpleRNN`` / ``Bidirectional(SimpleRNN)`` with tanh or relu: a plain
-      ``nn.RNN(batch_first=True)`` when the layer's output is exactly torch's ``output``
+    - ``SimpleRNN`` (tanh or relu), ``LSTM``, ``GRU`` (reset_after=True; both with
+      activation "tanh" and recurrent_activation "sigmoid", the only cells PyTorch has),
+      alone or in a ``Bidirectional``: a plain ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``
+      (batch_first=True) when the layer's output is exactly torch's ``output``
       (return_sequences=True, no go_backwards, no return_state, merge "concat"; note torch
       returns the tuple ``(output, h_n)``); otherwise a :class:`KerasRNN` wrapper whose
-      ``.rnn`` is that nn.RNN and which returns what the fastrnn layer returns.
+      ``.rnn`` is that module and which returns what the fastrnn layer returns.
     - ``Dense`` -> ``nn.Linear`` (followed by the activation module in an
       ``nn.Sequential`` when not linear); ``Embedding`` -> ``nn.Embedding``; ``Dropout``,
       ``Activation``, ``Flatten`` -> ``nn.Dropout``, the activation, ``nn.Flatten(1)``.
     - ``Sequential``: a :class:`FastrnnSequential` returning what ``model.predict``
-      returns. Consecutive recurrent layers with the same units, activation, use_bias and
-      direction kind (all concat-merged, inner ones returning sequences, only the first
-      going backwards), with Dropout layers of one rate between every pair or none, become
-      one ``nn.RNN(num_layers=k, dropout=rate)``; the others get an nn.RNN each.
+      returns. Consecutive recurrent layers of one class with the same units,
+      activations, use_bias and direction kind (all concat-merged, inner ones returning
+      sequences, only the first going backwards), with Dropout layers of one rate between
+      every pair or none, become one ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU(num_layers=k,
+      dropout=rate)``; the others get a module each.
 
     The module has the fastrnn weights' dtype (float32 or float64) and is in training
     mode as a fresh torch module is; call ``.eval()`` to disable Dropout.
 
     Raises:
-        NotImplementedError for what nn.RNN cannot represent (sigmoid/linear recurrent
-        activations, stateful layers, directions with different settings) or other
-        layers; ValueError for layers that are not built yet.
+        NotImplementedError for what torch cannot represent (SimpleRNN with sigmoid or
+        linear activations, LSTM/GRU with other activations, GRU with reset_after=False,
+        stateful layers, directions with different settings) or other layers; ValueError
+        for layers that are not built yet.
     """
     from ..layers import Layer
     from ..models import Sequential
