@@ -227,3 +227,24 @@ def test_resaving_a_keras_file_writes_what_keras_wrote(name, tmp_path):
         assert _h5_listing(b) == _h5_listing(a)
         if "training_config" in a.attrs:
             assert json.loads(b.attrs["training_config"]) == json.loads(a.attrs["training_config"])
+
+
+@pytest.mark.parametrize("filename", ["gated.keras", "gated.h5"])
+def test_keras_functional_lstm_gru_model_with_mask_ops_loads(filename, tmp_path):
+    """Keras 3 writes the mask of a functional Embedding(mask_zero=True) model as a NotEqual
+    op feeding `mask` arguments; fastrnn computes masks itself. Bidirectional(LSTM), GRU
+    (reset_after True and False), Adam state (tools/make_keras_gated_saved_fixture.py)."""
+    with np.load(SAVED / "gated.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    model = load_model(SAVED / filename)
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "InputLayer", "Embedding", "Bidirectional", "GRU", "GRU", "Concatenate", "Dense"]
+    assert model.optimizer.iterations == 1
+    np.testing.assert_allclose(model.predict(arrays["x"], verbose=0), arrays["out"], **TOL)
+    again = load_model(_resave(model, tmp_path / ("again" + pathlib.Path(filename).suffix)))
+    np.testing.assert_allclose(again.predict(arrays["x"], verbose=0), arrays["out"], **TOL)
+
+
+def _resave(model, path):
+    model.save(path)
+    return path

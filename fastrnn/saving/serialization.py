@@ -305,7 +305,7 @@ def normalize_spec(spec):
     if "inbound_nodes" in spec:
         spec["inbound_nodes"] = _keras2_nodes(cls, spec["inbound_nodes"])
     if isinstance(config.get("layers"), list):
-        config["layers"] = [normalize_spec(s) for s in config["layers"]]
+        config["layers"] = _drop_mask_ops([normalize_spec(s) for s in config["layers"]])
     if cls == "Bidirectional":
         for key in ("layer", "backward_layer"):
             if isinstance(config.get(key), dict):
@@ -319,6 +319,54 @@ def normalize_spec(spec):
                 config.pop("backward_layer")
     spec["config"] = config
     return spec
+
+
+def _refs(value):
+    """Names of the layers a node argument refers to."""
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        return {value["config"]["keras_history"][0]}
+    if isinstance(value, dict):
+        return set().union(*[_refs(v) for v in value.values()]) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*[_refs(v) for v in value]) if value else set()
+    return set()
+
+
+# the ops Keras writes for masks, by class (a legacy .h5 config has no `module`)
+_MASK_OPS = ("NotEqual", "Equal", "Any", "All", "LogicalAnd", "LogicalOr", "LogicalNot",
+             "Cast")
+
+
+def _drop_mask_ops(layers):
+    """Keras 3 writes the ops that compute a functional model's masks (``NotEqual`` on an
+    ``Embedding(mask_zero=True)``'s tokens, module ``keras.src.ops.*``) as nodes feeding the
+    ``mask`` arguments of later layers. fastrnn computes those masks itself (each layer's
+    ``compute_mask``), so such ops and the ``mask`` arguments go; an op whose result feeds
+    anything else stays, and is refused by name when the model is built."""
+    ops = {s.get("name") for s in layers if isinstance(s, dict) and (
+        str(s.get("module", "")).startswith("keras.src.ops")
+        or (not s.get("module") and s.get("class_name") in _MASK_OPS))}  # legacy .h5
+    if not ops:
+        return layers
+    used_otherwise = set()
+    for s in layers:
+        for node in s.get("inbound_nodes", []) if isinstance(s, dict) else []:
+            if isinstance(node, dict):
+                kwargs = {k: v for k, v in (node.get("kwargs") or {}).items() if k != "mask"}
+                used_otherwise |= _refs(node.get("args", [])) | _refs(kwargs)
+    droppable = ops - used_otherwise
+    out = []
+    for s in layers:
+        if isinstance(s, dict) and s.get("name") in droppable:
+            continue
+        if isinstance(s, dict) and s.get("inbound_nodes"):
+            s = dict(s)
+            s["inbound_nodes"] = [
+                dict(node, kwargs={k: v for k, v in (node.get("kwargs") or {}).items()
+                                   if k != "mask"}) if isinstance(node, dict) else node
+                for node in s["inbound_nodes"]]
+        out.append(s)
+    return out
 
 
 def _default_backward(layer, backward):
