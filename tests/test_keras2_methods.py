@@ -84,3 +84,24 @@ def test_predict_classes_and_proba_as_keras_2_3():
         warnings.simplefilter("always")
         linear.predict_proba(x * 100)
     assert any("invalid probability" in str(w.message) for w in caught)
+
+
+def test_float_steps_mean_ceil_batches_as_keras2():
+    # hse_intro_to_dl_pos_tagging: fit_generator(gen, len(train_data) / BATCH_SIZE, ...)
+    drawn = []
+
+    def gen():
+        while True:
+            drawn.append(1)
+            yield np.ones((2, 5, 2)), np.zeros((2, 3))
+
+    model = _model()
+    with pytest.warns(DeprecationWarning):
+        model.fit_generator(gen(), 2.5, epochs=2, verbose=0)
+    assert len(drawn) == 6 and model.optimizer.iterations == 6
+    drawn.clear()
+    with pytest.warns(DeprecationWarning):
+        model.predict_generator(gen(), steps=1.2)
+    assert len(drawn) == 2
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(gen(), steps_per_epoch=2.5, verbose=0)  # Keras 3 refuses it too

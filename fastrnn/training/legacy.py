@@ -5,8 +5,12 @@
 
 Each warns with a ``DeprecationWarning`` naming its Keras 3 replacement, then delegates.
 ``max_queue_size``, ``workers`` and ``use_multiprocessing`` are accepted and ignored:
-fastrnn reads the generator in the training thread.
+fastrnn reads the generator in the training thread. A float ``steps_per_epoch`` /
+``validation_steps`` / ``steps`` (``len(data) / batch_size``) means ``ceil`` of it
+batches, as Keras 2's ``while step < steps`` loops (Keras 3's fit refuses it).
 """
+import math
+import numbers
 import warnings
 
 import numpy as np
@@ -20,6 +24,16 @@ def _deprecated(old, new):
                   stacklevel=3)
 
 
+def _steps(value):
+    """Keras 2 loops ran ``while step < steps``: a float count (``len(data) / batch``, as
+    tutorials write it) means ``ceil(steps)`` batches. Anything else is left to fit/evaluate
+    to check."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)) \
+            and math.isfinite(value) and value > 0:
+        return math.ceil(value)
+    return value
+
+
 class GeneratorMethods:
     """tf_keras 2.x's generator methods, same signatures, delegating to Keras 3's."""
 
@@ -29,9 +43,9 @@ class GeneratorMethods:
                       use_multiprocessing=False, shuffle=True, initial_epoch=0):
         """``fit(generator, steps_per_epoch=..., ...)``; returns its ``History``."""
         _deprecated("fit_generator", "fit")
-        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs,
+        return self.fit(generator, steps_per_epoch=_steps(steps_per_epoch), epochs=epochs,
                         verbose=verbose, callbacks=callbacks, validation_data=validation_data,
-                        validation_steps=validation_steps, validation_freq=validation_freq,
+                        validation_steps=_steps(validation_steps), validation_freq=validation_freq,
                         class_weight=class_weight, shuffle=shuffle,
                         initial_epoch=initial_epoch)
 
@@ -39,13 +53,13 @@ class GeneratorMethods:
                            workers=1, use_multiprocessing=False, verbose=0):
         """``evaluate(generator, steps=...)``: the loss (and metrics, as a list)."""
         _deprecated("evaluate_generator", "evaluate")
-        return self.evaluate(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+        return self.evaluate(generator, steps=_steps(steps), callbacks=callbacks, verbose=verbose)
 
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10,
                           workers=1, use_multiprocessing=False, verbose=0):
         """``predict(generator, steps=...)``: the outputs of every batch, concatenated."""
         _deprecated("predict_generator", "predict")
-        return self.predict(generator, steps=steps, callbacks=callbacks, verbose=verbose)
+        return self.predict(generator, steps=_steps(steps), callbacks=callbacks, verbose=verbose)
 
 
 class ClassMethods:
