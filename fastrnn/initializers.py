@@ -3,15 +3,21 @@
 
 An initializer is given as a Keras name (``"glorot_uniform"``, ``"GlorotUniform"``), a
 Keras-style config dict (``{"class_name": "VarianceScaling", "config": {"scale": 2.0}}``,
-also with Keras 3's ``module``/``registered_name`` keys) or an ``Initializer`` object;
-``get`` normalises it and ``initialize`` draws the array.
+also with Keras 3's ``module``/``registered_name`` keys), an initializer object or class
+(``RandomNormal(stddev=0.001)``, ``GlorotUniform``: Keras's classes and their snake_case
+aliases, in ``_initializer_classes.py``), or your own ``Initializer`` subclass or
+``fn(shape, dtype=None)``; ``get`` normalises it and ``initialize`` draws the array.
 """
 import numpy as np
 
 __all__ = ["get", "initialize", "serialize", "deserialize", "Initializer", "Zeros", "Ones",
            "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
            "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "LecunNormal",
-           "LecunUniform", "Orthogonal", "Identity"]
+           "LecunUniform", "Orthogonal", "Identity", "IdentityInitializer",
+           "OrthogonalInitializer", "zeros", "ones", "constant", "random_normal",
+           "random_uniform", "truncated_normal", "variance_scaling", "glorot_normal",
+           "glorot_uniform", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
+           "orthogonal", "identity"]
 
 _TRUNC_STD = 0.87962566103423978  # std of a unit normal truncated to [-2, 2]
 
@@ -132,7 +138,9 @@ def _invalid(argument, identifier):
 
 def get(identifier, argument="kernel_initializer"):
     """Normalise an initializer: a snake_case name stays a name (as Keras configs keep
-    it); anything with arguments becomes ``{"class_name": ..., "config": {...}}``.
+    it); anything with arguments, and fastrnn's initializer objects, become
+    ``{"class_name": ..., "config": {...}}``; a user's ``Initializer`` subclass or function
+    is returned as it is (``initialize`` calls it).
 
     Raises:
         ValueError: unknown name or class, or arguments the class does not take.
