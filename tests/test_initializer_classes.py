@@ -126,3 +126,13 @@ def test_a_class_or_a_users_initializer_is_accepted():
 def test_bad_arguments_say_what_is_wrong(make, match):
     with pytest.raises((ValueError, NotImplementedError), match=match):
         make()
+
+
+def test_model_configs_with_initializer_objects_are_json_and_round_trip():
+    import json
+    model = Sequential([SimpleRNN(4, kernel_initializer=I.RandomNormal(stddev=0.001),
+                                  recurrent_initializer=I.Identity(gain=1.0),
+                                  input_shape=(3, 2)),
+                        Dense(2, kernel_initializer=I.GlorotUniform(seed=1))])
+    config = json.loads(json.dumps(model.get_config()))
+    assert Sequential.from_config(config).get_config() == model.get_config()
