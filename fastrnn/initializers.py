@@ -3,12 +3,21 @@
 
 An initializer is given as a Keras name (``"glorot_uniform"``, ``"GlorotUniform"``), a
 Keras-style config dict (``{"class_name": "VarianceScaling", "config": {"scale": 2.0}}``,
-also with Keras 3's ``module``/``registered_name`` keys) or an ``Initializer`` object;
-``get`` normalises it and ``initialize`` draws the array.
+also with Keras 3's ``module``/``registered_name`` keys), an initializer object or class
+(``RandomNormal(stddev=0.001)``, ``GlorotUniform``: Keras's classes and their snake_case
+aliases, in ``_initializer_classes.py``), or your own ``Initializer`` subclass or
+``fn(shape, dtype=None)``; ``get`` normalises it and ``initialize`` draws the array.
 """
 import numpy as np
 
-__all__ = ["get", "initialize", "Initializer", "serialize"]
+__all__ = ["get", "initialize", "serialize", "deserialize", "Initializer", "Zeros", "Ones",
+           "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
+           "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "LecunNormal",
+           "LecunUniform", "Orthogonal", "Identity", "IdentityInitializer",
+           "OrthogonalInitializer", "zeros", "ones", "constant", "random_normal",
+           "random_uniform", "truncated_normal", "variance_scaling", "glorot_normal",
+           "glorot_uniform", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
+           "orthogonal", "identity"]
 
 _TRUNC_STD = 0.87962566103423978  # std of a unit normal truncated to [-2, 2]
 
@@ -121,25 +130,6 @@ for _name, _cls in _SNAKE.items():  # the first snake_case name of each class
 _SNAKE.update({"IdentityInitializer": "Identity", "OrthogonalInitializer": "Orthogonal"})
 
 
-class Initializer:
-    """A Keras initializer by class name and arguments: ``Initializer("Constant",
-    value=0.5)(shape, dtype, rng)``."""
-
-    def __init__(self, class_name, **config):
-        self.class_name = class_name
-        self.config = config
-
-    def __call__(self, shape, dtype="float32", rng=None):
-        return initialize({"class_name": self.class_name, "config": self.config}, shape,
-                          dtype, rng if rng is not None else np.random.default_rng())
-
-    def get_config(self):
-        return dict(self.config)
-
-    def __repr__(self):
-        return f"<Initializer {self.class_name} {self.config}>"
-
-
 def _invalid(argument, identifier):
     return ValueError(f"Received an invalid value for argument `{argument}`, expected an "
                       f"initializer name ({', '.join(sorted(_SNAKE))}), a Keras initializer "
@@ -148,7 +138,9 @@ def _invalid(argument, identifier):
 
 def get(identifier, argument="kernel_initializer"):
     """Normalise an initializer: a snake_case name stays a name (as Keras configs keep
-    it); anything with arguments becomes ``{"class_name": ..., "config": {...}}``.
+    it); anything with arguments, and fastrnn's initializer objects, become
+    ``{"class_name": ..., "config": {...}}``; a user's ``Initializer`` subclass or function
+    is returned as it is (``initialize`` calls it).
 
     Raises:
         ValueError: unknown name or class, or arguments the class does not take.
@@ -159,8 +151,14 @@ def get(identifier, argument="kernel_initializer"):
         if identifier in _CLASSES:
             return _CANONICAL[identifier]
         raise _invalid(argument, identifier)
-    if isinstance(identifier, Initializer):
-        identifier = {"class_name": identifier.class_name, "config": identifier.config}
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        identifier = identifier()  # a class, as Keras: its default instance
+    if isinstance(identifier, _Builtin):
+        identifier = {"class_name": type(identifier).__name__,
+                      "config": identifier.get_config()}
+    elif isinstance(identifier, Initializer) or (
+            not isinstance(identifier, dict) and callable(identifier)):
+        return identifier  # the user's own initializer: called as fn(shape, dtype)
     elif not isinstance(identifier, dict) and hasattr(identifier, "get_config"):
         identifier = {"class_name": type(identifier).__name__,
                       "config": identifier.get_config()}  # a keras initializer object
@@ -196,7 +194,17 @@ def get(identifier, argument="kernel_initializer"):
 
 
 def initialize(spec, shape, dtype, rng):
-    """Draw an array of ``shape`` and ``dtype`` for a spec returned by ``get``."""
+    """Draw an array of ``shape`` and ``dtype`` for a spec returned by ``get``.
+
+    Raises:
+        ValueError: a user's initializer returned an array of another shape.
+    """
+    if callable(spec) and not isinstance(spec, (str, dict)):
+        out = np.asarray(spec(tuple(shape), dtype=dtype)).astype(dtype)
+        if out.shape != tuple(shape):
+            raise ValueError(f"Initializer {spec!r} returned an array of shape {out.shape}, "
+                             f"expected {tuple(shape)}.")
+        return out
     if isinstance(spec, str):
         name, config = _SNAKE[spec], {}
     else:
@@ -205,6 +213,8 @@ def initialize(spec, shape, dtype, rng):
     args = dict(defaults)
     if name not in _FIXED:
         args.update(config)
+    elif config.get("seed") is not None:
+        args["seed"] = config["seed"]
     seed = args.pop("seed", None)
     args.pop("input_axes", None)
     args.pop("output_axes", None)
@@ -216,12 +226,35 @@ def initialize(spec, shape, dtype, rng):
 
 
 def serialize(spec):
-    """The Keras 3 config dict of an initializer spec."""
+    """The Keras 3 config dict of an initializer spec (or object).
+
+    Raises:
+        ValueError: a plain function, which has no config.
+    """
+    if isinstance(spec, Initializer) and not isinstance(spec, _Builtin):
+        return {"module": type(spec).__module__, "class_name": type(spec).__name__,
+                "config": spec.get_config(), "registered_name": type(spec).__name__}
+    if not isinstance(spec, (str, dict)):
+        spec = get(spec, "initializer")
+        if not isinstance(spec, (str, dict)):
+            raise ValueError(f"Cannot serialize initializer {spec!r}: only Initializer "
+                             "objects have a config.")
     if isinstance(spec, str):
         name, config = _SNAKE[spec], {}
     else:
         name, config = spec["class_name"], dict(spec.get("config") or {})
-    full = {k: v for k, v in _CLASSES[name][1].items()}
+    if name in _FIXED:  # Keras 3 writes only these for the named variance scalings
+        full = {"seed": None, "input_axes": None, "output_axes": None}
+    elif name in ("Zeros", "Ones"):
+        return {"module": "keras.initializers", "class_name": name, "config": {},
+                "registered_name": None}
+    else:
+        full = dict(_CLASSES[name][1])
+        if name == "VarianceScaling":
+            full.update(input_axes=None, output_axes=None)
     full.update(config)
     return {"module": "keras.initializers", "class_name": name, "config": full,
             "registered_name": None}
+
+from ._initializer_classes import *  # noqa: E402,F401,F403  (the classes)
+from ._initializer_classes import Initializer, _Builtin, deserialize  # noqa: E402

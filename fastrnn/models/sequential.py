@@ -1,6 +1,7 @@
 """Sequential: a builder over the same graph as Model, as Keras builds it."""
 from ..layers.base import Layer
 from ..layers.input_layer import InputLayer, KerasTensor
+from ..training.legacy import ClassMethods
 from ..utils import make_rng, unique_name
 from .model import Model
 from .summary import print_summary
@@ -8,7 +9,7 @@ from .summary import print_summary
 __all__ = ["Sequential"]
 
 
-class Sequential(Model):
+class Sequential(Model, ClassMethods):
     """A linear stack of layers.
 
     The graph is built as soon as the input shape is known (an ``Input`` added first, or

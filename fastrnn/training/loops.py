@@ -97,7 +97,11 @@ class Loops:
             raise TypeError(f"evaluate() got an unexpected keyword argument `{key}`.")
         it = EpochIterator(self, x, y, sample_weight, batch_size=_batch_size(batch_size),
                            steps=check_steps(steps, "steps"), what="evaluate")
+        from ..callbacks import CallbackList
+        cbs = CallbackList(callbacks, model=self)
+        cbs.on_test_begin()  # Keras 3: the test hooks around evaluation (e.g. TensorBoard)
         logs = self._evaluate(it, _verbosity(verbose))
+        cbs.on_test_end(logs)
         return self._return(logs, return_dict)
 
     def _evaluate(self, it, verbose, prefix=""):
@@ -210,7 +214,10 @@ class Loops:
                 break
             logs = self._logs()
             if val is not None and freq(epoch):
-                logs.update(self._evaluate(val, 0, prefix="val_"))
+                cbs.on_test_begin()  # as Keras 3's fit, which validates with evaluate()
+                val_logs = self._evaluate(val, 0)
+                cbs.on_test_end(val_logs)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
             bar.end(logs)
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training or train.ran_out:

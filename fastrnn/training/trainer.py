@@ -16,6 +16,7 @@ import numpy as np
 from .. import _validation as V
 from ..layers.input_layer import flatten
 from ..models.graph import run_graph
+from .legacy import GeneratorMethods
 from .loops import Loops
 from .penalties import activity_penalty, apply_constraints, check_nested_activity, \
     weight_penalty
@@ -95,7 +96,7 @@ class _OutputLoss:
                 and getattr(ctx, "activation", None) == self.loss.logits_activation)
 
 
-class Trainer(Loops):
+class Trainer(Loops, GeneratorMethods):
     """Mixed into Model: needs ``inputs``, ``outputs``, ``_nodes``, ``output_names``,
     ``weights``/``trainable_weights``, ``_standardize_inputs`` and ``name``."""
 
