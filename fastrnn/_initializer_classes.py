@@ -16,7 +16,6 @@ stored and called as it is.
 """
 import numbers
 
-import numpy as np
 
 from . import initializers as _impl
 

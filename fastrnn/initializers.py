@@ -256,5 +256,10 @@ def serialize(spec):
     return {"module": "keras.initializers", "class_name": name, "config": full,
             "registered_name": None}
 
-from ._initializer_classes import *  # noqa: E402,F401,F403  (the classes)
-from ._initializer_classes import Initializer, _Builtin, deserialize  # noqa: E402
+from ._initializer_classes import (  # noqa: E402  (the classes use this module's samplers)
+    Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity, IdentityInitializer,
+    Initializer, LecunNormal, LecunUniform, Ones, Orthogonal, OrthogonalInitializer,
+    RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros, _Builtin, constant,
+    deserialize, glorot_normal, glorot_uniform, he_normal, he_uniform, identity, lecun_normal,
+    lecun_uniform, ones, orthogonal, random_normal, random_uniform, truncated_normal,
+    variance_scaling, zeros)
