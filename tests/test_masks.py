@@ -37,8 +37,7 @@ def test_a_models_mask_reaches_every_recurrent_layer(rng, between):
     layers.append(L.SimpleRNN(2, seed=2, **F64))
     model = Sequential([fastrnn.Input(shape=(5, 2), dtype="float64")] + layers)
     w = model.get_weights()
-    first, _ = R.simple_rnn_forward(x, *w[:3], mask=m)
-    first[~m] = first[~m]  # masked steps repeat the previous output (Keras 3)
+    first, _ = R.simple_rnn_forward(x, *w[:3], mask=m)  # masked steps repeat outputs
     h = first
     if between == "dense":
         h = first @ w[3] + w[4]
@@ -170,14 +169,14 @@ def test_time_distributed_dense_and_rnn(rng):
 
 # ----------------------------------------------------------------- stateful
 def test_stateful_states_are_a_list_of_batch_by_units(rng):
-    layer = SimpleRNN_stateful = L.SimpleRNN(3, stateful=True)
+    layer = L.SimpleRNN(3, stateful=True)
     x = rng.normal(size=(2, 4, 5)).astype("float32")
     out = layer(x)
     assert isinstance(layer.states, list) and layer.states[0].shape == (2, 3)
     np.testing.assert_array_equal(layer.states[0], out)
     with pytest.raises(ValueError, match="batch size 2.*reset_states\\(\\)"):
         layer(x[:1])
-    SimpleRNN_stateful.reset_states()  # the advice is true: the new batch size works
+    layer.reset_states()  # the advice is true: the new batch size works
     assert layer(x[:1]).shape == (1, 3)
     declared = L.SimpleRNN(3, stateful=True, batch_input_shape=(2, 4, 5))
     declared(x)

@@ -192,10 +192,6 @@ class InputLayer(Layer):
         self.output = KerasTensor(batch_shape, self.input_dtype, name=self.name)
         Node(self, [], [self.output])
 
-    @property
-    def dtype_name(self):
-        return self.input_dtype
-
     def compute_output_shape(self, input_shape):
         return self.batch_shape
 

@@ -15,7 +15,7 @@ from ..layers.input_layer import InputLayer, KerasTensor, map_structure
 __all__ = ["functional_config", "rebuild_graph"]
 
 
-def _node_index_map(model):
+def node_index_map(model):
     """{id(node): index among its layer's nodes that belong to this model}."""
     own = {id(n) for n in model._nodes}
     own.update(id(layer._inbound_nodes[0]) for layer in model.layers
@@ -41,7 +41,7 @@ def _tensor_ref(t, index):
 
 def functional_config(model):
     from ..layers import serialize
-    index = _node_index_map(model)
+    index = node_index_map(model)
     own = {id(n) for n in model._nodes}
     layers = []
     for layer in model.layers:

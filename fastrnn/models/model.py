@@ -302,10 +302,6 @@ class Model(Trainer, SavingMixin, Layer):
         out_masks = run_graph(self._nodes, self.inputs, self.outputs, xs, masks)[1]
         return out_masks[0] if len(out_masks) == 1 else out_masks
 
-    @property
-    def dtype_of_inputs(self):
-        return [t.dtype for t in self.inputs]
-
     # ------------------------------------------------------------------ summary, config
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):

@@ -3,6 +3,7 @@ column for models that are not a simple chain, and Keras 3's "?" / "0 (unbuilt)"
 for layers not built yet."""
 from .. import _validation as V
 from ..layers.input_layer import InputLayer
+from .config import node_index_map
 
 __all__ = ["print_summary"]
 
@@ -34,8 +35,8 @@ def _is_chain(model):
     return all(count <= 1 for count in depths.values())
 
 
-def _output_shape(model, layer):
-    own = [n for n in layer._inbound_nodes if n in model._node_set]
+def _output_shape(node_set, layer):
+    own = [n for n in layer._inbound_nodes if n in node_set]
     if isinstance(layer, InputLayer):
         return V.format_shape(layer.batch_shape)
     if len(own) > 1:
@@ -70,18 +71,9 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, rows=N
     _row(print_fn, header, positions)
     print_fn("=" * line_length)
     if rows is None:
-        model._node_set = set(model._nodes)
-        layers = [layer for layer in model.layers
-                  if not (isinstance(layer, InputLayer) and type(model).__name__ ==
-                          "Sequential")]
-        rows = [(layer, _output_shape(model, layer)) for layer in layers]
-        index = {}
-        for layer in model.layers:
-            k = 0
-            for node in layer._inbound_nodes:
-                if node in model._node_set or isinstance(layer, InputLayer):
-                    index[id(node)] = k
-                    k += 1
+        node_set = set(model._nodes)
+        rows = [(layer, _output_shape(node_set, layer)) for layer in model.layers]
+        index = node_index_map(model)
     for i, (layer, shape) in enumerate(rows):
         built = layer.built or isinstance(layer, InputLayer)
         params = str(layer.count_params()) if built else "0 (unbuilt)"
@@ -89,7 +81,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, rows=N
         connections = []
         if not chain:
             for node in layer._inbound_nodes:
-                if node not in model._node_set:
+                if node not in node_set:
                     continue
                 for t in node.inputs:
                     src, node_i, tensor_i = t._history

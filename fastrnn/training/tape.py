@@ -85,6 +85,3 @@ class Tape:
                     _accumulate(d_weights, id(w), d)
         return grads, d_weights
 
-
-def zeros_like_outputs(arrays):
-    return [np.zeros_like(a) for a in arrays]
