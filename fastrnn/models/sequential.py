@@ -96,9 +96,9 @@ class Sequential(Model, ClassMethods):
         return layer
 
     def _build_graph(self):
+        previous = set(self._nodes)
         for layer in self._stack:  # forget the nodes of the previous build
-            layer._inbound_nodes = [n for n in layer._inbound_nodes
-                                    if n not in set(self._nodes)]
+            layer._inbound_nodes = [n for n in layer._inbound_nodes if n not in previous]
         x = self._input_layer.output
         last = len(self._stack) - 1
         for i, layer in enumerate(self._stack):

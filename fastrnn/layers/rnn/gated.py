@@ -143,11 +143,6 @@ class GatedRNN(BaseRNN):
             config["implementation"] = self.implementation
         return config
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_workspace"] = {}
-        return state
-
     def __repr__(self):
         return (f"<{type(self).__name__} name={self.name}, units={self.units}, "
                 f"activation={self.activation}, "
