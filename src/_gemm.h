@@ -29,6 +29,14 @@ void fr_gemm_packed_set_f32(int m, int n, int k, const float *a, ptrdiff_t rs, p
 void fr_gemm_packed_set_f64(int m, int n, int k, const double *a, ptrdiff_t rs,
                             ptrdiff_t cs, const double *bp, double *c, int ldc,
                             const double *row);
+/* C[i, :n] (=|+=) [init +] A[i, :k] @ B[:k, :n] for i < m, B row-major and unpacked
+ * (row stride ldb), for a few rows (the batch-of-one recurrence). Each column is one
+ * chain of FMAs over p in order, so a column range alone gives the same bits as inside a
+ * wider range. overwrite: C = init (n values, or NULL: zeros) + A @ B without reading C. */
+void fr_gemv_f32(int m, int n, int k, const float *a, ptrdiff_t lda, const float *b,
+                 ptrdiff_t ldb, float *c, ptrdiff_t ldc, int overwrite, const float *init);
+void fr_gemv_f64(int m, int n, int k, const double *a, ptrdiff_t lda, const double *b,
+                 ptrdiff_t ldb, double *c, ptrdiff_t ldc, int overwrite, const double *init);
 /* 1 where the AVX2+FMA kernels run, 0 for the portable ones. */
 int fr_gemm_simd(void);
 #endif

@@ -189,12 +189,102 @@ ATTR static void gemm_##SUFFIX(int m, int n, int k, const T *a, ptrdiff_t rs,   
     free(ap);                                                                       \
 }
 
+
+/* ---------------------------------------------------------------- GEMV-like products
+ * C[i, 0:n] (=|+=) [init +] sum_p A[i, p] * B[p, 0:n] for a few rows i < m, B row-major
+ * and unpacked (k x n, row stride ldb): the batch-of-one recurrence reads each weight
+ * once per step, so packing buys nothing. Every column is one chain of FMAs over p in
+ * order, whatever n, m and the column offset: a column range computed on its own gives
+ * the same bits as inside a wider range (the split across threads relies on it). */
+#define DEFINE_GV(SUFFIX, ATTR, T, V, W, ROWS, NB)                                   \
+ATTR static inline void gv##ROWS##x##NB##_##SUFFIX(int k, const T *a, ptrdiff_t lda,  \
+                                                 const T *b, ptrdiff_t ldb, T *c,      \
+                                                 ptrdiff_t ldc, int overwrite,         \
+                                                 const T *init) {                      \
+    V acc[ROWS][NB];                                                                   \
+    _Pragma("GCC unroll 8")                                                            \
+    for (int i = 0; i < ROWS; i++)                                                     \
+        _Pragma("GCC unroll 8")                                                        \
+        for (int v = 0; v < NB; v++) acc[i][v] = (V){0};                               \
+    for (int p = 0; p < k; p++) {                                                      \
+        const T *bp = b + (ptrdiff_t)p * ldb;                                          \
+        V bv[NB];                                                                      \
+        _Pragma("GCC unroll 8")                                                        \
+        for (int v = 0; v < NB; v++) bv[v] = *(const V *)(bp + v * W);                 \
+        _Pragma("GCC unroll 8")                                                        \
+        for (int i = 0; i < ROWS; i++) {                                               \
+            T ai = a[i * lda + p];                                                     \
+            _Pragma("GCC unroll 8")                                                    \
+            for (int v = 0; v < NB; v++) acc[i][v] += ai * bv[v];                      \
+        }                                                                              \
+    }                                                                                  \
+    _Pragma("GCC unroll 8")                                                            \
+    for (int i = 0; i < ROWS; i++)                                                     \
+        _Pragma("GCC unroll 8")                                                        \
+        for (int v = 0; v < NB; v++) {                                                 \
+            T *ci = c + i * ldc + v * W;                                               \
+            if (overwrite)                                                             \
+                *(V *)ci = (init != NULL ? *(const V *)(init + v * W) : (V){0})        \
+                           + acc[i][v];                                                \
+            else                                                                       \
+                *(V *)ci += acc[i][v];                                                 \
+        }                                                                              \
+}
+
+/* ROWS rows: blocks of NB vectors, then single vectors, then the last columns one by
+ * one (each still one chain over p). */
+#define DEFINE_GV_ROWS(SUFFIX, ATTR, T, V, W, ROWS, NB)                                \
+DEFINE_GV(SUFFIX, ATTR, T, V, W, ROWS, NB)                                             \
+DEFINE_GV(SUFFIX, ATTR, T, V, W, ROWS, 1)                                              \
+ATTR static void gvrows##ROWS##_##SUFFIX(int n, int k, const T *a, ptrdiff_t lda,      \
+                                         const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,\
+                                         int overwrite, const T *init) {               \
+    int j = 0;                                                                         \
+    for (; j + NB * W <= n; j += NB * W)                                               \
+        gv##ROWS##x##NB##_##SUFFIX(k, a, lda, b + j, ldb, c + j, ldc, overwrite,       \
+                                   init != NULL ? init + j : NULL);                    \
+    for (; j + W <= n; j += W)                                                         \
+        gv##ROWS##x1_##SUFFIX(k, a, lda, b + j, ldb, c + j, ldc, overwrite,            \
+                              init != NULL ? init + j : NULL);                         \
+    for (; j < n; j++)                                                                 \
+        for (int i = 0; i < ROWS; i++) {                                               \
+            T s = 0;                                                                   \
+            for (int p = 0; p < k; p++)                                                \
+                s += a[i * lda + p] * b[(ptrdiff_t)p * ldb + j];                       \
+            T *ci = c + i * ldc + j;                                                   \
+            *ci = overwrite ? (init != NULL ? init[j] : 0) + s : *ci + s;              \
+        }                                                                              \
+}
+
+#define DEFINE_GEMV(SUFFIX, ATTR, T, V, W)                                             \
+DEFINE_GV_ROWS(SUFFIX, ATTR, T, V, W, 1, 8)                                            \
+DEFINE_GV_ROWS(SUFFIX, ATTR, T, V, W, 2, 4)                                            \
+DEFINE_GV_ROWS(SUFFIX, ATTR, T, V, W, 3, 2)                                            \
+DEFINE_GV_ROWS(SUFFIX, ATTR, T, V, W, 4, 2)                                            \
+ATTR static void gemv_##SUFFIX(int m, int n, int k, const T *a, ptrdiff_t lda,         \
+                               const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc,         \
+                               int overwrite, const T *init) {                         \
+    for (int i = 0; i < m; i += 4) {                                                   \
+        int r = m - i < 4 ? m - i : 4;                                                 \
+        const T *ai = a + (ptrdiff_t)i * lda;                                          \
+        T *ci = c + (ptrdiff_t)i * ldc;                                                \
+        if (r == 4) gvrows4_##SUFFIX(n, k, ai, lda, b, ldb, ci, ldc, overwrite, init); \
+        else if (r == 3) gvrows3_##SUFFIX(n, k, ai, lda, b, ldb, ci, ldc, overwrite, init); \
+        else if (r == 2) gvrows2_##SUFFIX(n, k, ai, lda, b, ldb, ci, ldc, overwrite, init); \
+        else gvrows1_##SUFFIX(n, k, ai, lda, b, ldb, ci, ldc, overwrite, init);        \
+    }                                                                                  \
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #define FR_X86 1
+DEFINE_GEMV(f32_avx2, __attribute__((target("avx2,fma"))), float, v8f, 8)
+DEFINE_GEMV(f64_avx2, __attribute__((target("avx2,fma"))), double, v4d, 4)
 DEFINE_GEMM(f32_avx2, __attribute__((target("avx2,fma"))), float, v8f, 8, FR_NR_F32)
 DEFINE_GEMM(f64_avx2, __attribute__((target("avx2,fma"))), double, v4d, 4, FR_NR_F64)
 #endif
 DEFINE_GEMM(f32_base, , float, v8f, 8, FR_NR_F32)
+DEFINE_GEMV(f32_base, , float, v8f, 8)
+DEFINE_GEMV(f64_base, , double, v4d, 4)
 DEFINE_GEMM(f64_base, , double, v4d, 4, FR_NR_F64)
 
 int fr_gemm_simd(void) {
@@ -240,4 +330,20 @@ void fr_gemm_packed_set_f64(int m, int n, int k, const double *a, ptrdiff_t rs, 
     if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, rs, cs, bp, c, ldc, 1, row); return; }
 #endif
     gemm_f64_base(m, n, k, a, rs, cs, bp, c, ldc, 1, row);
+}
+
+void fr_gemv_f32(int m, int n, int k, const float *a, ptrdiff_t lda, const float *b,
+                 ptrdiff_t ldb, float *c, ptrdiff_t ldc, int overwrite, const float *init) {
+#ifdef FR_X86
+    if (fr_gemm_simd()) { gemv_f32_avx2(m, n, k, a, lda, b, ldb, c, ldc, overwrite, init); return; }
+#endif
+    gemv_f32_base(m, n, k, a, lda, b, ldb, c, ldc, overwrite, init);
+}
+
+void fr_gemv_f64(int m, int n, int k, const double *a, ptrdiff_t lda, const double *b,
+                 ptrdiff_t ldb, double *c, ptrdiff_t ldc, int overwrite, const double *init) {
+#ifdef FR_X86
+    if (fr_gemm_simd()) { gemv_f64_avx2(m, n, k, a, lda, b, ldb, c, ldc, overwrite, init); return; }
+#endif
+    gemv_f64_base(m, n, k, a, lda, b, ldb, c, ldc, overwrite, init);
 }

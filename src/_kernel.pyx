@@ -15,6 +15,7 @@ loops walk time from the last position to the first.
 """
 from cython cimport floating
 from libc.string cimport memcpy, memset
+from libc.stdlib cimport malloc, free
 from cpython.exc cimport PyErr_CheckSignals
 
 cimport numpy as cnp
@@ -404,6 +405,38 @@ cdef extern from "_pool.h" nogil:
     long fr_claim(long *counter)
 
 
+cdef extern from "_small.h" nogil:
+    enum: FR_SMALL_MAX_B
+    ctypedef struct fr_small_args:
+        int single, B, T, D, H, ldo, act, reverse, split
+        const void *x
+        const void *kernel
+        const void *rk
+        const void *bias
+        void *out
+        void *state
+        void *hb
+    int fr_small_split(int H)
+    long fr_small_steps(const fr_small_args *a, int s0, int s1, int nt)
+
+
+# A batch of at most FR_SMALL_MAX_B rows without mask or recurrent dropout runs on
+# src/_small_impl.c: each step's units cut in two halves, the second on a pool helper
+# when a step has at least this many multiply-adds (below, the per-step meeting of the
+# two threads costs more than the half it saves).
+cdef long long SMALL_SPLIT_WORK = 32768
+
+
+def small_split_work(work=None):
+    """Multiply-adds per step from which a small batch's units are split across two
+    threads; set it with an int (tests only). Returns the value in force before."""
+    global SMALL_SPLIT_WORK
+    old = SMALL_SPLIT_WORK
+    if work is not None:
+        SMALL_SPLIT_WORK = max(0, int(work))
+    return old
+
+
 cdef extern from *:
     """
     #ifdef _OPENMP
@@ -637,20 +670,108 @@ cdef void steps_task(void *ctx, int worker) noexcept nogil:
     fr_ftz_restore(csr)
 
 
+cdef int drive_small(int B, int T, int D, int H, const floating *x,
+                     const floating *kernel, const floating *recurrent_kernel,
+                     const floating *bias, int act, bint reverse, floating *out, int ldo,
+                     floating *state, int num_threads) except -1:
+    """The forward of a batch of at most FR_SMALL_MAX_B rows (no mask, no recurrent
+    dropout) on src/_small_impl.c: unpacked weights, each step's units in two halves,
+    the second on a helper thread when num_threads >= 2 and the step is big enough;
+    chunks of steps between signal checks."""
+    cdef fr_small_args a
+    cdef Py_ssize_t s0 = 0, s1, sc
+    cdef long long per_step = <long long>B * H * (D + H)
+    cdef int nt = 2 if num_threads >= 2 and per_step >= SMALL_SPLIT_WORK else 1
+    cdef floating *hb
+    memset(&a, 0, sizeof(a))
+    a.single = floating is float
+    a.B = B
+    a.T = T
+    a.D = D
+    a.H = H
+    a.ldo = ldo
+    a.act = act
+    a.reverse = reverse
+    a.split = fr_small_split(H)
+    a.x = x
+    a.kernel = kernel
+    a.rk = recurrent_kernel
+    a.bias = bias
+    a.out = out
+    a.state = state
+    hb = <floating *>malloc(sizeof(floating) * (2 * <size_t>B * (H - a.split) + 1))
+    if hb == NULL:
+        raise MemoryError()
+    a.hb = hb
+    try:
+        sc = chunk_of(T, per_step + H)
+        while s0 < T:
+            s1 = s0 + sc if sc < T - s0 else T
+            with nogil:
+                fr_small_steps(&a, <int>s0, <int>s1, nt)
+            PyErr_CheckSignals()
+            s0 = s1
+    finally:
+        free(hb)
+    return 0
+
+
+def small_steps(const floating[:, :, ::1] x, const floating[:, ::1] kernel,
+                const floating[:, ::1] recurrent_kernel, const floating[::1] bias,
+                int act, floating[:, :, ::1] out, floating[:, ::1] state,
+                int num_threads=1, bint reverse=False):
+    """The small-batch forward on its own, for tests: out (B, T, H) written, state (B, H)
+    in/out. Returns the number of steps whose second half of units a helper thread
+    computed (0 with one thread). B <= FR_SMALL_MAX_B; shapes are trusted."""
+    cdef fr_small_args a
+    cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
+    cdef long helped
+    if B < 1 or B > FR_SMALL_MAX_B or T < 1:
+        raise ValueError(f"small_steps takes 1..{FR_SMALL_MAX_B} rows and >= 1 step")
+    memset(&a, 0, sizeof(a))
+    a.single = floating is float
+    a.B = B
+    a.T = T
+    a.D = D
+    a.H = H
+    a.ldo = H
+    a.act = act
+    a.reverse = reverse
+    a.split = fr_small_split(H)
+    a.x = &x[0, 0, 0]
+    a.kernel = &kernel[0, 0]
+    a.rk = &recurrent_kernel[0, 0]
+    a.bias = &bias[0] if bias is not None else NULL
+    a.out = &out[0, 0, 0]
+    a.state = &state[0, 0]
+    hb = np.empty(2 * B * (H - a.split) + 1, np.float32 if floating is float else np.float64)
+    cdef floating[::1] hbv = hb
+    a.hb = &hbv[0]
+    with nogil:
+        helped = fr_small_steps(&a, 0, T, num_threads)
+    return helped
+
+
 cdef int drive_forward(int B, int T, int D, int H, const floating *x,
                        const floating *kernel, const floating *recurrent_kernel,
                        const floating *bias, const unsigned char *mask, bint zero_output,
                        int act, bint reverse, const floating *rec_drop,
                        const floating *kp, const floating *rp, floating *out, int ldo,
                        floating *state, floating *prev_out, floating *work,
-                       int nt) except -1:
+                       int num_threads) except -1:
     """rnn_forward in chunks -- rows of the projection, then steps -- each run with the
-    GIL released as tasks shared by up to nt threads, Python's signal handlers running
-    between chunks. An exception from a handler (KeyboardInterrupt) leaves out and state
-    part-written."""
+    GIL released as tasks shared by up to num_threads threads, Python's signal handlers
+    running between chunks. An exception from a handler (KeyboardInterrupt) leaves out
+    and state part-written. A small batch without mask or recurrent dropout goes to
+    drive_small (units split instead of rows)."""
     cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc
     cdef Py_ssize_t s0 = 0, s1, sc
     cdef FwdJob j
+    cdef int nt
+    if B <= FR_SMALL_MAX_B and mask == NULL and rec_drop == NULL:
+        return drive_small(B, T, D, H, x, kernel, recurrent_kernel, bias, act, reverse,
+                           out, ldo, state, num_threads)
+    nt = _threads(num_threads, B, <long long>B * T * H * (D + H))
     memset(&j, 0, sizeof(j))
     j.single = floating is float
     j.B = B
@@ -728,8 +849,7 @@ def forward(const floating[:, :, ::1] x,             # IN  (B, T, D)
                   &rk_packed[0] if rk_packed is not None else NULL,
                   &out[0, 0, 0], H, &state[0, 0],
                   &prev_out[0, 0] if prev_out is not None else NULL,
-                  &work[0, 0] if work is not None else NULL,
-                  _threads(num_threads, B, <long long>B * T * H * (D + H)))
+                  &work[0, 0] if work is not None else NULL, num_threads)
 
 
 cdef struct BwdJob:
@@ -1134,7 +1254,7 @@ cdef class Forward:
         cdef void *b = NULL
         cdef void *kp = NULL
         cdef void *rp = NULL
-        cdef int nt = _threads(num_threads, B, <long long>B * T * self.H * (self.D + self.H))
+        cdef int nt = num_threads
         if self.bias is not None:
             b = cnp.PyArray_DATA(<cnp.ndarray>self.bias)
         if self.packed:
@@ -1163,8 +1283,9 @@ cdef int lean_forward(const floating *xp, const floating *w, const floating *u,
                       const floating *b, floating *kp, floating *rp, floating *o,
                       int ldo, floating *st, int B, int T, int D, int H, int act,
                       bint reverse, int nt) except -1:
-    """Pack the weights (when kp is given) and run drive_forward on nt batch slices."""
-    if kp != NULL:
+    """Pack the weights (when kp is given; a small batch reads them unpacked) and run
+    drive_forward on up to nt threads."""
+    if kp != NULL and B > FR_SMALL_MAX_B:
         with nogil:
             if floating is float:
                 fr_pack_f32(False, D, H, w, H, kp)
