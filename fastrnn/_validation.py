@@ -78,12 +78,20 @@ def batch_input_shape(input_shape, batch_input_shape, batch_size, input_dim, inp
     return None
 
 
+# native-byte-order dtypes numeric_array returns as they are
+_PLAIN = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.float16, np.int8,
+                                         np.int16, np.int32, np.int64, np.uint8,
+                                         np.uint16, np.uint32, np.uint64, np.bool_))
+
+
 def numeric_array(x, argument, owner):
     """``np.asarray(x)`` for a numeric or boolean array, in native byte order.
 
     Raises:
         ValueError: ``x`` is ragged. TypeError: ``x`` is not numeric.
     """
+    if type(x) is np.ndarray and x.dtype in _PLAIN:
+        return x  # the common case, decided without the checks below
     try:
         arr = np.asarray(x)
     except ValueError as exc:

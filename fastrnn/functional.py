@@ -85,7 +85,23 @@ def _native(arr, dtype):
     """arr as a C-contiguous, aligned array of dtype in native byte order: the only
     layout the kernel reads (a '>f4' array has float32's type number but swapped bytes).
     Copies only when arr is not so already."""
+    if type(arr) is np.ndarray and arr.dtype == dtype and arr.dtype.isnative:
+        flags = arr.flags
+        if flags.c_contiguous and flags.aligned:
+            return arr
     return np.require(arr, np.dtype(dtype).newbyteorder("="), ["C_CONTIGUOUS", "ALIGNED"])
+
+
+_NUMERIC = {}  # dtype -> a real number or bool (np.issubdtype is slow on every call)
+
+
+def _real_numeric(dtype):
+    ok = _NUMERIC.get(dtype)
+    if ok is None:
+        ok = (dtype != object and (np.issubdtype(dtype, np.number) or dtype == np.bool_)
+              and not np.issubdtype(dtype, np.complexfloating))
+        _NUMERIC[dtype] = ok
+    return ok
 
 
 def _to_array(value, name, shape_doc):
@@ -103,6 +119,11 @@ def _to_array(value, name, shape_doc):
 
 
 def _as_array(value, name, dtype, shape_doc, ndim):
+    if (type(value) is np.ndarray and value.ndim == ndim and value.dtype == dtype
+            and value.dtype.isnative):
+        flags = value.flags
+        if flags.c_contiguous and flags.aligned:
+            return value  # what the checks below would return, unchanged
     arr = _to_array(value, name, shape_doc)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                    or arr.dtype == np.bool_):
@@ -144,8 +165,7 @@ def _check_weights(kernel, recurrent_kernel, bias, D, dtype):
 
 def _check_x(x):
     arr = _to_array(x, "x", "(batch, timesteps, features)")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) \
-            or np.iscomplexobj(arr):
+    if not _real_numeric(arr.dtype):
         raise TypeError("Argument `x` must be a real numeric array of shape (batch, "
                         f"timesteps, features), got dtype {arr.dtype}.")
     if arr.ndim != 3:
