@@ -311,8 +311,12 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     x = _apply_dropout(x, dropout_mask, B, D, dtype)
     rec_drop, work = _recurrent_dropout(recurrent_dropout_mask, B, H, dtype)
 
-    packs = dict(kernel_packed=_packed(kernel), rk_packed=_packed(recurrent_kernel),
-                 num_threads=get_num_threads())
+    if B <= _kernel.SMALL_BATCH and mask8 is None and rec_drop is None:
+        # the small-batch kernel reads the weights unpacked
+        packs = dict(kernel_packed=None, rk_packed=None, num_threads=get_num_threads())
+    else:
+        packs = dict(kernel_packed=_packed(kernel), rk_packed=_packed(recurrent_kernel),
+                     num_threads=get_num_threads())
     reverse = bool(go_backwards)
     last = 0 if reverse else -1  # position of the last step processed
     if chunk == T:

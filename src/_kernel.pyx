@@ -425,6 +425,7 @@ cdef extern from "_small.h" nogil:
 # when a step has at least this many multiply-adds (below, the per-step meeting of the
 # two threads costs more than the half it saves).
 cdef long long SMALL_SPLIT_WORK = 32768
+SMALL_BATCH = FR_SMALL_MAX_B  # batches up to this many rows take that path
 
 
 def small_split_work(work=None):
