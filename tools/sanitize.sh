@@ -44,7 +44,8 @@ echo "$mode build: $(ls "$work"/fastrnn/_kernel*.so)"
 set +e
 "${env_run[@]}" "$python" -m pytest -q -p no:cacheprovider -o addopts="" \
   "$root/tests/test_kernel.py" "$root/tests/test_reliability.py" \
-  "$root/tests/test_fuzz_functional.py" "$root/tests/test_threads.py" "$@"
+  "$root/tests/test_fuzz_functional.py" "$root/tests/test_threads.py" \
+  "$root/tests/test_small_batch.py" "$@"
 rc=$?
 set -e
 [ "$rc" -eq 5 ] && { echo "no tests collected: failing" >&2; exit 1; }
