@@ -906,6 +906,7 @@ cdef struct BwdJob:
     void *part_k
     void *part_r
     void *part_b
+    int slots
     long next
 
 
@@ -942,32 +943,58 @@ cdef void bsteps_task(void *ctx, int worker) noexcept nogil:
 
 
 cdef inline void merge_rows(BwdJob *j, floating *dx, Py_ssize_t ra, Py_ssize_t rb,
-                            int worker) noexcept nogil:
+                            Py_ssize_t slot) noexcept nogil:
     cdef Py_ssize_t hh = <Py_ssize_t>j.H * j.H, dh = <Py_ssize_t>j.D * j.H
     rnn_backward_merge_packed(ra, rb, j.D, j.H, <const floating *>j.x,
                               <const floating *>j.kp, <const floating *>j.d_pre,
                               <const floating *>j.h_prev, <floating *>j.dpp + ra * j.panel,
-                              dx, <floating *>j.part_k + worker * dh,
-                              <floating *>j.part_r + worker * hh,
-                              <floating *>j.part_b + <Py_ssize_t>worker * j.H)
+                              dx, <floating *>j.part_k + slot * dh,
+                              <floating *>j.part_r + slot * hh,
+                              <floating *>j.part_b + slot * j.H)
 
 
 cdef void merge_task(void *ctx, int worker) noexcept nogil:
-    """Claim blocks of rows of the merged products; weight gradients go to this
-    worker's partial sums."""
+    """Claim blocks of rows of the merged products; block k's weight gradients go to
+    partial sum k (one per block, not per thread: which thread ran a block never
+    changes the result, so a call's gradients are the same from run to run)."""
     cdef BwdJob *j = <BwdJob *>ctx
-    cdef Py_ssize_t ra, rb
+    cdef Py_ssize_t ra, rb, k
     cdef unsigned int csr = fr_ftz_on()
     while True:
-        ra = j.r0 + <Py_ssize_t>fr_claim(&j.next) * j.tr
+        k = <Py_ssize_t>fr_claim(&j.next)
+        ra = j.r0 + k * j.tr
         if ra >= j.r1:
             break
         rb = ra + j.tr if j.tr < j.r1 - ra else j.r1
         if j.single:
-            merge_rows(j, <float *>j.dx, ra, rb, worker)
+            merge_rows(j, <float *>j.dx, ra, rb, k if j.slots > 1 else 0)
         else:
-            merge_rows(j, <double *>j.dx, ra, rb, worker)
+            merge_rows(j, <double *>j.dx, ra, rb, k if j.slots > 1 else 0)
     fr_ftz_restore(csr)
+
+
+cdef int merge_slots(int nt, int D, int H, Py_ssize_t item) noexcept nogil:
+    """Partial sums of the weight gradients for nt > 1 threads: one per block of rows
+    of the merged products, 4 per thread, fewer when they would pass 32 MB (at least
+    nt); 1 (no partial sums: the gradients directly) for one thread."""
+    cdef long long per = (<long long>D * H + <long long>H * H + H) * item
+    cdef long long s = 4 * nt
+    if nt <= 1:
+        return 1
+    if s * per > (32 << 20):
+        s = (32 << 20) // per
+    return <int>(s if s > nt else nt)
+
+
+cdef inline Py_ssize_t slot_rows(Py_ssize_t n, int slots) noexcept nogil:
+    """Rows per merge block so that n rows make at most `slots` blocks: whole 6-row
+    tiles, at least 48 rows."""
+    cdef Py_ssize_t tr
+    if slots <= 1 or n <= 48:
+        return n if n > 0 else 1
+    tr = (n + slots - 1) // slots
+    tr = (tr + 5) // 6 * 6
+    return tr if tr > 48 else 48
 
 
 cdef int drive_backward(int B, int T, int D, int H, const floating *x,
@@ -980,14 +1007,15 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
                         floating *h_prev, floating *d_carry, floating *d_state_new,
                         const floating *rp, const floating *kp, floating *dpp,
                         floating *part_k, floating *part_r, floating *part_b,
-                        int nt) except -1:
+                        int nt, int slots) except -1:
     """BPTT in chunks -- steps, then h_prev by batch rows, then the merged products by
     rows -- with the GIL released in each and Python's signal handlers between them;
     the steps and the packed products run as tasks shared by up to nt threads.
 
     rp, kp: recurrent_kernel.T and kernel.T packed, or NULL for BLAS; dpp: room for
-    pack(d_pre). With packed products on nt > 1 threads, part_k (nt, D, H), part_r
-    (nt, H, H) and part_b (nt, H) are zeroed per-thread sums. d_kernel, d_recurrent and
+    pack(d_pre). With packed products on nt > 1 threads, part_k (slots, D, H), part_r
+    (slots, H, H) and part_b (slots, H) are zeroed partial sums, one per block of rows
+    of the merged products (merge_slots), added in block order at the end. d_kernel, d_recurrent and
     d_bias are zeroed first, so a batch of 0 gets zero gradients."""
     cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc
     cdef Py_ssize_t s_hi = T, s_lo, sc, bc, c0 = 0, c1
@@ -1026,6 +1054,7 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
     j.d_state_new = d_state_new
     j.dpp = dpp
     j.dx = dx
+    j.slots = slots if nt > 1 else 1
     if nt > 1:
         j.part_k = part_k
         j.part_r = part_r
@@ -1070,7 +1099,7 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
         else:
             j.r0 = r0
             j.r1 = r1
-            j.tr = task_rows(r1 - r0, nt)
+            j.tr = slot_rows(r1 - r0, j.slots)
             j.next = 0
             with nogil:
                 fr_pool_run(nt, merge_task, &j)
@@ -1078,8 +1107,8 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
         r0 = r1
     if kp != NULL and nt > 1:
         with nogil:
-            # the workers' sums
-            for i in range(nt):
+            # the blocks' sums, in block order
+            for i in range(j.slots):
                 for j2 in range(hh):
                     d_recurrent[j2] = d_recurrent[j2] + part_r[i * hh + j2]
                 for j2 in range(dh):
@@ -1087,23 +1116,6 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
                 for j2 in range(H):
                     d_bias[j2] = d_bias[j2] + part_b[<Py_ssize_t>i * H + j2]
     return 0
-
-
-cdef void sum_parts(int nt, int D, int H, bint packed, const floating *part_k,
-                    const floating *part_r, const floating *part_b, floating *d_kernel,
-                    floating *d_recurrent, floating *d_bias) noexcept nogil:
-    """Add the threads' weight-gradient sums (packed products on nt > 1 threads)."""
-    cdef Py_ssize_t hh = <Py_ssize_t>H * H, dh = <Py_ssize_t>D * H, j
-    cdef int i
-    if not packed or nt <= 1:
-        return
-    for i in range(nt):
-        for j in range(hh):
-            d_recurrent[j] = d_recurrent[j] + part_r[i * hh + j]
-        for j in range(dh):
-            d_kernel[j] = d_kernel[j] + part_k[i * dh + j]
-        for j in range(H):
-            d_bias[j] = d_bias[j] + part_b[<Py_ssize_t>i * H + j]
 
 
 def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
@@ -1142,6 +1154,7 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
     cdef floating[:, :, ::1] part_r = None
     cdef floating[:, :, ::1] part_k = None
     cdef floating[:, ::1] part_b = None
+    cdef int slots = 1
     if B == 0 or T == 0:
         # nothing flows back: zero weight gradients
         memset(&d_kernel[0, 0], 0, <Py_ssize_t>D * H * sizeof(floating))
@@ -1156,9 +1169,10 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
         need = pack_size(<Py_ssize_t>B * T, H, floating is float)
         dp_p = dp_work if dp_work is not None and dp_work.shape[0] >= need else np.empty(need, dt)
         if nt > 1:
-            part_r = np.zeros((nt, H, H), dt)
-            part_k = np.zeros((nt, D, H), dt)
-            part_b = np.zeros((nt, H), dt)
+            slots = merge_slots(nt, D, H, sizeof(floating))
+            part_r = np.zeros((slots, H, H), dt)
+            part_k = np.zeros((slots, D, H), dt)
+            part_b = np.zeros((slots, H), dt)
     drive_backward(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
                    &h0[0, 0] if h0 is not None else NULL, &out[0, 0, 0],
                    &d_out[0, 0, 0] if d_out is not None else NULL,
@@ -1172,7 +1186,7 @@ def backward(const floating[:, :, ::1] x,             # IN  (B, T, D)
                    &dp_p[0] if packed else NULL,
                    &part_k[0, 0, 0] if part_k is not None else NULL,
                    &part_r[0, 0, 0] if part_r is not None else NULL,
-                   &part_b[0, 0] if part_b is not None else NULL, nt)
+                   &part_b[0, 0] if part_b is not None else NULL, nt, slots)
 
 
 cdef Py_ssize_t pack_size(Py_ssize_t k, Py_ssize_t n, bint single) noexcept nogil:

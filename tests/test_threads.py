@@ -116,6 +116,29 @@ def test_threaded_paths_match_reference(rng, forced_threads, threads, B, chunked
         _kernel.check_work(old)
 
 
+@pytest.mark.parametrize("B,T,D,H", [(128, 60, 16, 32), (40, 30, 24, 64), (7, 200, 5, 20)])
+def test_backward_is_deterministic_with_threads(rng, forced_threads, B, T, D, H):
+    """Weight gradients summed in per-block partial sums added in block order: the same
+    call gives the same bits every time at 2 threads, whichever thread ran which block
+    (per-thread sums made them differ in the last bits from run to run)."""
+    x, W, U, b, h0 = make(rng, B, T, D, H, np.float32)
+    seq, _ = F.simple_rnn_forward(x, W, U, b, h0)
+    dY = rng.normal(size=seq.shape).astype(np.float32)
+    fastrnn.set_num_threads(2)
+    old = _kernel.check_work(20000)  # several chunks of merged products as well
+    try:
+        first = F.simple_rnn_backward(dY, None, x, W, U, seq, h0)
+        for _ in range(12):
+            again = F.simple_rnn_backward(dY, None, x, W, U, seq, h0)
+            for a, e in zip(again, first):
+                np.testing.assert_array_equal(a, e)
+    finally:
+        _kernel.check_work(old)
+    ref = R.simple_rnn_backward(dY, None, x, W, U, h0, b)
+    for a, e in zip(first, ref):
+        np.testing.assert_allclose(a, e, rtol=RTOL[np.float32] * 500, atol=ATOL[np.float32] * 500)
+
+
 def test_threads_from_several_python_threads(forced_threads):
     """Two Python threads calling the kernel at once take turns on the pool."""
     import threading
