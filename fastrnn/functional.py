@@ -15,6 +15,7 @@ from . import _kernel
 from .activations import RECURRENT
 
 __all__ = ["simple_rnn_forward", "simple_rnn_backward", "compile_forward", "RNNGradients",
+           "simple_rnn_backward_lean",
            "set_num_threads", "get_num_threads"]
 
 RNNGradients = namedtuple(
@@ -383,6 +384,41 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     if dropout_mask is not None:
         dx *= _dropout_array(dropout_mask, "dropout_mask", B, D, dtype)[:, None, :]
     return RNNGradients(dx, dk, dr, db, dh0)
+
+
+def simple_rnn_backward_lean(d_sequences, x, kernel, recurrent_kernel, sequences,
+                             activation_code, go_backwards, zero_output, workspace):
+    """``simple_rnn_backward`` for a training plan's plain call: no mask, initial state,
+    dropout or last-state gradient, ``positions=True``, and every array a C-contiguous,
+    native (batch, ...) array of the kernel's dtype whose shapes a general call already
+    checked for this input signature (``d_sequences`` is made so here if it is not).
+    The same kernel call with the same arguments, so the same numbers.
+
+    Returns:
+        ``(dx, d_kernel, d_recurrent_kernel, d_bias)``.
+    """
+    dtype = kernel.dtype
+    if d_sequences.dtype != dtype or not d_sequences.flags.c_contiguous:
+        d_sequences = _native(d_sequences, dtype)
+    B, T, D = x.shape
+    H = kernel.shape[1]
+    store = workspace.get(("lean", B, T))
+    if store is None or store[0].dtype != dtype:
+        store = (np.empty((B, T, H), dtype), np.empty((B, T, H), dtype),
+                 np.empty((B, H), dtype), np.empty((B, H), dtype),
+                 np.empty((_kernel.packed_size(B * T, H, dtype),), dtype)
+                 if _PACKED else None)
+        workspace[("lean", B, T)] = store
+    dx = np.empty((B, T, D), dtype)
+    dk = np.empty((D, H), dtype)
+    dr = np.empty((H, H), dtype)
+    db = np.empty((H,), dtype)
+    dh0 = np.empty((B, H), dtype)
+    _kernel.backward(x, kernel, recurrent_kernel, None, sequences, d_sequences, None, None,
+                     bool(zero_output), activation_code, None, dx, dk, dr, db, dh0, store[0], store[1],
+                     store[2], store[3], packed=_PACKED, num_threads=get_num_threads(),
+                     reverse=bool(go_backwards), dp_work=store[4])
+    return dx, dk, dr, db
 
 
 from ._gates_functional import *  # noqa: E402,F401,F403  LSTM and GRU (lstm_*, gru_*)

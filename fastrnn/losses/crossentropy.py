@@ -215,6 +215,35 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
     def _backward(self, t, p, g):
         return _bce_backward(t, p, g, self.from_logits)
 
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None, mask=None):
+        """As ``Loss.value_and_gradient``; from logits without weights or mask, the
+        exponential ``exp(-|x|)`` is shared by the value and the gradient (the same
+        operations on the same numbers as ``__call__`` and ``gradient``)."""
+        if (not self.from_logits or sample_weight is not None or mask is not None
+                or self.reduction not in ("sum_over_batch_size", "mean")
+                or type(y_pred) is not np.ndarray or y_pred.dtype.kind != "f"
+                or y_pred.ndim == 0):
+            return super().value_and_gradient(y_true, y_pred, sample_weight, mask)
+        p, dtype = y_pred, y_pred.dtype
+        if (type(y_true) is np.ndarray and y_true.dtype == dtype
+                and y_true.shape == p.shape and not self.label_smoothing):
+            t = y_true
+        else:
+            t, p, dtype = self._prepare(y_true, y_pred)
+        e = np.exp(-np.abs(p))
+        elem = np.maximum(p, 0) - p * t + np.log1p(e)
+        k = p.shape[-1]
+        # np.mean over an axis of one value adds it to 0 (so -0.0 becomes 0.0)
+        values = elem[..., 0] + 0.0 if k == 1 else np.mean(elem, axis=-1)
+        total = np.sum(values, dtype=dtype)
+        value = float(total / dtype.type(max(values.size, 1)))
+        w = self._mean_weights(values.shape, dtype)
+        sig = np.where(p >= 0, 1 / (1 + e), e / (1 + e)).astype(dtype, copy=False)
+        grad = w[..., None] * (sig - t)
+        if k != 1:
+            grad = grad / dtype.type(k)
+        return value, np.asarray(grad, dtype=dtype).reshape(np.shape(y_pred))
+
 
 class CategoricalCrossentropy(_SmoothedCrossentropy):
     """Categorical crossentropy with one-hot targets, averaged over the batch.

@@ -115,9 +115,7 @@ class Adagrad(Optimizer):
         self.epsilon = _check_number("epsilon", epsilon, low=0)
 
     def _accumulator(self, variable):
-        key = id(variable)
-        fresh = key not in self._slots or self._slots[key][0] is not variable or \
-            "accumulator" not in self._slots[key][1]
+        fresh = not self._has_slot(variable, "accumulator")
         acc = self._slot(variable, "accumulator")
         if fresh:
             acc[...] = self.initial_accumulator_value

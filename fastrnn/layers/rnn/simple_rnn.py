@@ -1,7 +1,9 @@
 """SimpleRNN: the Elman recurrence on the compiled kernel (Keras 3's SimpleRNN)."""
+import numpy as np
 
 from ... import _validation as V
 from ... import activations, functional, initializers
+from ..base import Context
 from .base import BaseRNN
 
 __all__ = ["SimpleRNN"]
@@ -103,6 +105,46 @@ class SimpleRNN(BaseRNN):
                 return [out, res[1]] if self.return_state else out
         return self.forward(inputs, training=bool(training), mask=mask,
                             initial_state=initial_state, keep=False)[0]
+
+    def lean_training(self):
+        """Forward and backward for a training plan (``Layer.lean_training``): the
+        compiled forward kept whole for the backward and the kernel's backward called
+        directly, for calls without mask, initial state, dropout or stateful states and
+        with a C-contiguous input of the weights' dtype (else None: the general call)."""
+        cls = type(self)
+        if (self._fast is None or self.return_state
+                or any(getattr(cls, name) is not getattr(SimpleRNN, name) for name in
+                       ("forward", "backward", "_cell_forward", "_cell_backward",
+                        "_user_output"))):
+            return None  # a subclass with its own calls: the plan calls those
+        act = functional._activation_code(self.activation)
+
+        def forward(x, need_output=True):
+            if (self.stateful or self.dropout or self.recurrent_dropout
+                    or self._fast is None):
+                return None
+            res = self._fast(x, functional.get_num_threads(), -1)
+            if res is None:
+                return None
+            seq, state = res
+            ctx = Context(x=x, h0=None, given_state=False, mask=None, seq=seq,
+                          states=[state], drop=None, rec_drop=None, cache=None)
+            return self._user_output(seq), ctx
+
+        def backward(ctx, d_output, need_input=True):
+            seq = ctx.seq
+            d_out = np.asarray(d_output)
+            if self.return_sequences:
+                d_seq = d_out[:, ::-1] if self.go_backwards else d_out
+            else:
+                d_seq = np.zeros_like(seq)
+                d_seq[:, 0 if self.go_backwards else -1] = d_out
+            dx, dk, dr, db = functional.simple_rnn_backward_lean(
+                d_seq, ctx.x, self.kernel, self.recurrent_kernel, seq, act,
+                self.go_backwards, self.zero_output_for_mask, self._workspace)
+            return (dx,), ((dk, dr, db) if self.use_bias else (dk, dr))
+
+        return forward, backward
 
     def _cell_forward(self, x, h0, mask, drop, rec_drop, keep):
         seq, state = functional.simple_rnn_forward(
