@@ -136,9 +136,11 @@ class Layer:
         calls ``forward``/``backward``). ``forward(x)`` takes the node's single input
         array (already validated for this input signature by a general step) and returns
         ``(output, ctx)`` or None to let the plan take the general call for that step;
-        ``backward(ctx, d_output, need_input)`` returns ``(d_inputs, d_weights)`` as
-        ``backward`` (``d_inputs`` may be ``(None,)`` when ``need_input`` is False). Both
-        compute exactly the numbers of ``forward(x, training=True)`` / ``backward``."""
+        ``backward(ctx, d_output, need_input, out=None)`` returns ``(d_inputs,
+        d_weights)`` as ``backward`` (``d_inputs`` may be ``(None,)`` when ``need_input``
+        is False; ``out``: one C-contiguous array per weight to write the gradients
+        into). Both compute exactly the numbers of ``forward(x, training=True)`` /
+        ``backward``."""
         return None
 
     # ------------------------------------------------------------------ calling

@@ -133,7 +133,7 @@ class Dense(Layer):
             y = activations.apply(self.activation, z) if need_output else None
             return y, Context(x=x, logits=z, y=y, activation=self.activation)
 
-        def backward(ctx, d_output, need_input=True):
+        def backward(ctx, d_output, need_input=True, out=None):
             dz = d_output if getattr(ctx, "d_wrt_logits", False) else \
                 activation_backward(ctx, np.asarray(d_output))
             x = ctx.x
@@ -142,8 +142,13 @@ class Dense(Layer):
             else:
                 rows_x = x.reshape(-1, x.shape[-1])
                 rows_dz = dz.reshape(-1, self.units)
-            d_weights = (rows_x.T @ rows_dz,) + ((rows_dz.sum(axis=0),) if self.use_bias
-                                                 else ())
+            # np.add.reduce(a, 0) is the reduction a.sum(axis=0) runs
+            if out is None:
+                d_weights = (rows_x.T @ rows_dz,) + ((np.add.reduce(rows_dz, 0),)
+                                                     if self.use_bias else ())
+            else:  # into the caller's arrays
+                d_weights = (np.matmul(rows_x.T, rows_dz, out=out[0]),) + (
+                    (np.add.reduce(rows_dz, 0, out=out[1]),) if self.use_bias else ())
             return ((dz @ self.kernel.T,) if need_input else (None,)), d_weights
 
         return forward, backward

@@ -49,6 +49,7 @@ class FlatApply:
                       for v, a, b in zip(self.variables, self.bounds, self.bounds[1:])]
         self.raveled = [v.reshape(-1) for v in self.variables]
         self.slots = {}
+        self._lr_raw = self._lr = None   # the float learning rate and its float32 value
         optimizer._flat_slots[id(self.weights)] = (self.weights, self.slots)
         for v in self.variables:
             optimizer._build_slots(v)
@@ -108,7 +109,10 @@ class FlatApply:
         if opt.clipvalue is not None:
             c = g.dtype.type(opt.clipvalue)
             g = np.clip(g, -c, c)
-        lr = opt.learning_rate
+        raw = opt._learning_rate
+        if raw is not self._lr_raw or type(raw) is not float:
+            self._lr_raw, self._lr = raw, opt.learning_rate
+        lr = self._lr
         if opt.weight_decay is not None:
             dtype = w.dtype.type
             w -= w * dtype(opt.weight_decay) * dtype(lr)

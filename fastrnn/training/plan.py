@@ -134,6 +134,67 @@ class TrainPlan:
         self.constrained = [(w, r) for w, r in model.weight_constraints()
                             if id(w) in trainable_ids]
         self.flat = flat_apply(model, variables)
+        from .trainer import _mask_weights
+        self._mask_weights = _mask_weights
+        # what reset_metrics resets and _logs / _return report
+        self.trackers = [model._loss_tracker] + [
+            t for t in model._output_loss_trackers if t is not None] + \
+            model._all_metrics_flat()
+        self.loss_only = len(self.trackers) == 1
+        self.chain = self._make_chain()
+        self.loss_fns = {}  # the chain's lean loss function, by "from the logits"
+
+    def _make_chain(self):
+        """The lean chain: every node a lean call of a layer used once, each reading the
+        previous node's output, ending at the model's only output, every weight
+        trainable (in the optimizer's order), no regulariser, constraint or mask. Its
+        step (``_chain_step``) needs no tensor dictionaries. None when the model is not
+        such a chain."""
+        model = self.model
+        nodes = self.nodes
+        if (not nodes or len(self.output_ids) != 1 or len(self.items) != 1
+                or self.items[0][3] is not None or self.regularized or self.constrained
+                or self.flat is None or self.maybe_masked):
+            return None
+        prev = self.input_ids[0] if len(self.input_ids) == 1 else None
+        keys = []
+        for n in nodes:
+            if (n.lean_fwd is None or n.in_id != prev or len(n.in_ids) != 1
+                    or len(n.layer._inbound_nodes) != 1 or not n.needs):
+                return None
+            prev = n.out_id
+            keys += n.weight_keys
+        if prev != self.output_ids[0] or keys != self.variable_keys:
+            return None
+        del model
+        # the gradients are written straight into one flat buffer, in the variables'
+        # order (a layer used once writes each of its weights' gradients once)
+        flat = self.flat
+        self.grad_buffer = np.empty(flat.weights.size, flat.dtype)
+        outs, start = [], 0
+        for n in nodes:
+            views = []
+            for w in n.layer.weights:
+                views.append(self.grad_buffer[start:start + w.size].reshape(w.shape))
+                start += w.size
+            outs.append(tuple(views))
+        return ([(n.lean_fwd, n.need_output) for n in nodes],
+                [(i, n.lean_bwd, n.need_input, outs[i])
+                 for i, n in reversed(list(enumerate(nodes)))])
+
+    def reset_metrics(self):
+        """``model.reset_metrics()`` with the list of metrics made once."""
+        for m in self.trackers:
+            m.reset_state()
+
+    def logs(self, return_dict):
+        """``model._return(model._logs(), return_dict)``: just the loss when the model
+        reports nothing else."""
+        if self.loss_only:
+            loss = self.model._loss_tracker.result()
+            return {"loss": loss} if return_dict else loss
+        model = self.model
+        return model._return(model._logs(), return_dict)
 
     def _logits_only(self, i, layer):
         """Whether output ``i``'s loss reads only the logits of ``layer``, a Dense whose
@@ -158,8 +219,73 @@ class TrainPlan:
 
     # ------------------------------------------------------------------ the step
     def step(self, xs, ys, sws, where, stacklevel=4):
-        model = self.model
         self.steps += 1
+        if self.chain is not None and (not sws or sws[0] is None):
+            res = self._chain_step(xs[0], ys[0], where, stacklevel)
+            if res is not None:
+                return res
+        return self._graph_step(xs, ys, sws, where, stacklevel)
+
+    def _chain_step(self, x, y, where, stacklevel):
+        """``_graph_step`` for a lean chain (see ``_make_chain``): the same calls in the
+        same order. None when a lean forward declines (then nothing has changed)."""
+        forwards, backwards = self.chain
+        ctxs = []
+        h = x
+        for fwd, need_output in forwards:
+            res = fwd(h, need_output)
+            if res is None:
+                return None
+            h, ctx = res
+            ctxs.append(ctx)
+        if y is None:
+            return None
+        _, item, _, _ = self.items[0]
+        ctx = ctxs[-1]
+        logits = item.uses_logits(ctx)
+        loss_fn = self.loss_fns.get(logits, False)
+        if loss_fn is False:  # the lean loss for this plan's (fixed) shapes and dtypes
+            loss_fn = self.loss_fns[logits] = getattr(
+                item.logits_loss if logits else item.loss, "lean_value_and_gradient",
+                lambda t, p: None)(y, ctx.logits if logits else h)
+        if logits:
+            value, d = (loss_fn(y, ctx.logits) if loss_fn is not None else
+                        item.logits_loss.value_and_gradient(y, ctx.logits, None, None))
+            ctx.d_wrt_logits = True
+        else:
+            value, d = (loss_fn(y, h) if loss_fn is not None else
+                        item.loss.value_and_gradient(y, h, None, None))
+        value = float(value)
+        weight = 1.0 if item.weight is None else item.weight
+        loss = 0.0
+        loss += weight * value
+        if weight != 1.0:
+            d = d * np.asarray(weight, d.dtype)
+        for i, bwd, need_input, out in backwards:
+            d = bwd(ctxs[i], d, need_input, out)[0][0]
+        loss += 0.0  # the penalty of no regulariser, as the general step adds it
+        flat = self.flat
+        flat_grad = self.grad_buffer
+        model = self.model
+        batch = x.shape[0]
+        tracker = model._loss_tracker
+        if not (math.isfinite(loss) and
+                np.logical_and.reduce(np.isfinite(flat_grad), axis=None)):
+            warnings.warn(f"Training of model `{model.name}` stopped at {where}: the loss is "
+                          f"{loss} (or a gradient is not finite). The weights from before "
+                          "that step are kept.", RuntimeWarning, stacklevel=stacklevel + 1)
+            model.stop_training = True
+            tracker.update_state(loss, sample_weight=batch)
+            return False
+        flat.apply(flat_grad)
+        tracker.total += float(loss) * float(batch)
+        tracker.count += float(batch)
+        if self.has_metrics:
+            model._update_metrics([y], [h], None, None)
+        return True
+
+    def _graph_step(self, xs, ys, sws, where, stacklevel):
+        model = self.model
         values = dict(zip(self.input_ids, xs))
         mask_of = {} if self.maybe_masked else None
         records = []
@@ -192,7 +318,7 @@ class TrainPlan:
         masks = None
         if mask_of is not None and any(self.output_masked):
             masks = [mask_of.get(o) for o in self.output_ids]
-        from .trainer import _mask_weights
+        _mask_weights = self._mask_weights
         for i, item, out_id, tracker in self.items:
             y = ys[i]
             if y is None:
@@ -243,20 +369,34 @@ class TrainPlan:
             if n.need_input:
                 for i, d in zip(n.in_ids, d_inputs):
                     if d is not None:
-                        _accumulate(grads, i, d)
+                        if i in grads:  # fan-out: sum (the tape's rule)
+                            _accumulate(grads, i, d)
+                        else:
+                            grads[i] = d
             if d_w:
                 for key, d in zip(n.weight_keys, d_w):
                     if d is not None:
-                        _accumulate(d_weights, key, d)
+                        if key in d_weights:  # a layer called twice
+                            _accumulate(d_weights, key, d)
+                        else:
+                            d_weights[key] = d
         loss += pairs_penalty(self.regularized, d_weights)
-        g_list = [d_weights.get(k) for k in self.variable_keys]
         flat = self.flat
         flat_grad = None
-        if flat is not None and all(type(g) is np.ndarray for g in g_list):
-            flat_grad = np.concatenate([g.reshape(-1) for g in g_list])
+        g_list = []
+        dense = True
+        for k in self.variable_keys:
+            g = d_weights.get(k)
+            g_list.append(g)
+            if type(g) is not np.ndarray:
+                dense = False
+        if flat is not None and dense:
+            flat_grad = np.concatenate(g_list, axis=None)
             if flat_grad.dtype != flat.dtype:
                 flat_grad = flat_grad.astype(flat.dtype)
-            finite = math.isfinite(loss) and bool(np.isfinite(flat_grad).all())
+            # np.all's reduction
+            finite = math.isfinite(loss) and bool(
+                np.logical_and.reduce(np.isfinite(flat_grad), axis=None))
         else:
             finite = math.isfinite(loss) and all(
                 g is None or np.isfinite(getattr(g, "values", g)).all() for g in g_list)
@@ -265,7 +405,7 @@ class TrainPlan:
         if not finite:
             warnings.warn(f"Training of model `{model.name}` stopped at {where}: the loss is "
                           f"{loss} (or a gradient is not finite). The weights from before "
-                          "that step are kept.", RuntimeWarning, stacklevel=stacklevel)
+                          "that step are kept.", RuntimeWarning, stacklevel=stacklevel + 1)
             model.stop_training = True
             tracker.update_state(loss, sample_weight=batch)
             return False

@@ -3,7 +3,6 @@ import numpy as np
 
 from ... import _validation as V
 from ... import activations, functional, initializers
-from ..base import Context
 from .base import BaseRNN
 
 __all__ = ["SimpleRNN"]
@@ -117,32 +116,35 @@ class SimpleRNN(BaseRNN):
                        ("forward", "backward", "_cell_forward", "_cell_backward",
                         "_user_output"))):
             return None  # a subclass with its own calls: the plan calls those
-        act = functional._activation_code(self.activation)
+        lean_backward = functional.compile_backward(
+            self.kernel, self.recurrent_kernel, self.activation, self.go_backwards,
+            self.zero_output_for_mask)
+        fast = self._fast
+
+        zeros = {}  # d_sequences of return_sequences=False: zeros but the last step
 
         def forward(x, need_output=True):
-            if (self.stateful or self.dropout or self.recurrent_dropout
-                    or self._fast is None):
+            if self.stateful or self.dropout or self.recurrent_dropout:
                 return None
-            res = self._fast(x, functional.get_num_threads(), -1)
+            res = fast(x, functional.get_num_threads(), -1)
             if res is None:
                 return None
-            seq, state = res
-            ctx = Context(x=x, h0=None, given_state=False, mask=None, seq=seq,
-                          states=[state], drop=None, rec_drop=None, cache=None)
-            return self._user_output(seq), ctx
+            seq = res[0]
+            return self._user_output(seq), (x, seq)
 
-        def backward(ctx, d_output, need_input=True):
-            seq = ctx.seq
+        def backward(ctx, d_output, need_input=True, out=None):
+            x, seq = ctx
             d_out = np.asarray(d_output)
             if self.return_sequences:
                 d_seq = d_out[:, ::-1] if self.go_backwards else d_out
-            else:
-                d_seq = np.zeros_like(seq)
+            else:  # np.zeros_like(seq) with d_out at the last step processed
+                d_seq = zeros.get(seq.shape)
+                if d_seq is None or d_seq.dtype != seq.dtype:
+                    d_seq = zeros[seq.shape] = np.zeros_like(seq)
                 d_seq[:, 0 if self.go_backwards else -1] = d_out
-            dx, dk, dr, db = functional.simple_rnn_backward_lean(
-                d_seq, ctx.x, self.kernel, self.recurrent_kernel, seq, act,
-                self.go_backwards, self.zero_output_for_mask, self._workspace)
-            return (dx,), ((dk, dr, db) if self.use_bias else (dk, dr))
+            dx, dk, dr, db = lean_backward(d_seq, x, seq, out, need_input)
+            return ((dx if need_input else None),), \
+                ((dk, dr, db) if self.use_bias else (dk, dr))
 
         return forward, backward
 
