@@ -317,3 +317,76 @@ def test_plans_can_be_switched_off_and_unknown_optimizer_kept():
         _warm(general, planned, rng, n=4)
     plan = [p for k, p in planned._train_plans.items() if k not in ("stamp", "seen")][0]
     assert plan.flat is None  # not elementwise: the optimizer's own apply
+
+
+def _chain_plan(model):
+    plans = [p for k, p in model._train_plans.items() if k not in ("stamp", "seen") and p]
+    return plans[0].chain if plans else None
+
+
+@pytest.mark.parametrize("build, loss, y_of", [
+    (lambda: Sequential([SimpleRNN(4, input_shape=(2, 10), return_sequences=True,
+                                   go_backwards=True),
+                         Dense(3, activation="softmax")]),
+     "sparse_categorical_crossentropy", lambda rng, n: rng.integers(0, 3, (n, 2))),
+    (lambda: Sequential([SimpleRNN(4, input_shape=(2, 10), use_bias=False,
+                                   activation="relu"),
+                         Dense(1, use_bias=False)]),
+     "mae", lambda rng, n: rng.standard_normal((n, 1)).astype("float32")),
+    (lambda: Sequential([fastrnn.Input(shape=(2, 10)), fastrnn.layers.Flatten(),
+                         Dense(4, activation="relu"), Dense(1, activation="sigmoid")]),
+     "binary_crossentropy", lambda rng, n: (rng.random((n, 1)) > 0.5).astype("float32")),
+])
+def test_chain_variants_side_by_side(build, loss, y_of):
+    rng = np.random.default_rng(11)
+    general, planned = _pair(build, dict(optimizer=lambda: optimizers.Adam(1e-2), loss=loss))
+    batches = [(rng.standard_normal((6, 2, 10)).astype("float32"), y_of(rng, 6), {})
+               for _ in range(5)]
+    _run(general, planned, batches)
+    assert _plan_steps(planned) >= 3
+
+
+def test_seed_model_runs_the_lean_chain_in_float32_and_float64():
+    for dtype in ("float32", "float64"):
+        rng = np.random.default_rng(12)
+        general, planned = _pair(lambda: _seed_model(dtype),
+                                 dict(optimizer=lambda: optimizers.RMSprop(1e-2),
+                                      loss="binary_crossentropy"))
+        _run(general, planned, [(*_data(rng, dtype=dtype), {}) for _ in range(5)])
+        assert _chain_plan(planned) is not None
+        assert _plan_steps(planned) >= 3
+
+
+def test_frozen_model_and_warning_location():
+    rng = np.random.default_rng(13)
+    general, planned = _pair(_seed_model, dict(optimizer="rmsprop", loss="mse"))
+    for m in (general, planned):
+        m.trainable = False
+    before = planned.get_weights()
+    _warm(general, planned, rng, n=4)
+    for a, b in zip(before, planned.get_weights()):
+        assert_array_equal(a, b)
+    for m in (general, planned):
+        m.trainable = True
+    x, y = _data(rng)
+    for m in (general, planned):
+        m.train_on_batch(x, y)
+        m.train_on_batch(x, y)
+        with pytest.warns(RuntimeWarning) as record:
+            m.train_on_batch(x, y * np.nan)
+        assert record[0].filename == __file__
+        with pytest.warns(RuntimeWarning) as record:
+            m.fit(np.concatenate([x, x]), np.concatenate([y, y * np.nan]), batch_size=8,
+                  verbose=0, shuffle=False)
+        assert record[0].filename == __file__
+    _assert_same(general, planned)
+
+
+def test_activity_regularizer_keeps_the_general_step():
+    rng = np.random.default_rng(14)
+    general, planned = _pair(
+        lambda: Sequential([SimpleRNN(3, input_shape=(2, 10)),
+                            Dense(1, activation="sigmoid", activity_regularizer="l2")]),
+        dict(optimizer="adam", loss="binary_crossentropy"))
+    _warm(general, planned, rng, n=4)
+    assert _plan_steps(planned) == 0

@@ -95,9 +95,11 @@ class Loops:
             return None
         sig = (((x.dtype, x.shape),), ((y.dtype, y.shape),), (None,))
         plan = plans.get(sig)
+        if plan is False:  # no plan covers this model (e.g. activity regularizers)
+            return None
         if plan is None and sig in plans["seen"] or plan is not None and not plan.valid():
             return self._train_plan(sig)
-        return plan or None
+        return plan
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")

@@ -133,7 +133,11 @@ class TrainPlan:
                             if id(w) in trainable_ids]
         self.constrained = [(w, r) for w, r in model.weight_constraints()
                             if id(w) in trainable_ids]
-        self.flat = flat_apply(model, variables)
+        from ..optimizers.flat import FlatApply
+        # made at its first use, when every gradient is dense (a step of the general
+        # path would create the same slots then)
+        self.flat_ok = FlatApply.supports(model.optimizer, variables)
+        self._flat = None
         from .trainer import _mask_weights
         self._mask_weights = _mask_weights
         # what reset_metrics resets and _logs / _return report
@@ -154,7 +158,7 @@ class TrainPlan:
         nodes = self.nodes
         if (not nodes or len(self.output_ids) != 1 or len(self.items) != 1
                 or self.items[0][3] is not None or self.regularized or self.constrained
-                or self.flat is None or self.maybe_masked):
+                or not self.flat_ok or self.maybe_masked):
             return None
         prev = self.input_ids[0] if len(self.input_ids) == 1 else None
         keys = []
@@ -169,8 +173,8 @@ class TrainPlan:
         del model
         # the gradients are written straight into one flat buffer, in the variables'
         # order (a layer used once writes each of its weights' gradients once)
-        flat = self.flat
-        self.grad_buffer = np.empty(flat.weights.size, flat.dtype)
+        self.grad_buffer = np.empty(sum(v.size for v in self.variables),
+                                    self.variables[0].dtype)
         outs, start = [], 0
         for n in nodes:
             views = []
@@ -181,6 +185,13 @@ class TrainPlan:
         return ([(n.lean_fwd, n.need_output) for n in nodes],
                 [(i, n.lean_bwd, n.need_input, outs[i])
                  for i, n in reversed(list(enumerate(nodes)))])
+
+    @property
+    def flat(self):
+        """The model's ``FlatApply`` for this plan's variables, or None."""
+        if self._flat is None and self.flat_ok:
+            self._flat = flat_apply(self.model, self.variables)
+        return self._flat
 
     def reset_metrics(self):
         """``model.reset_metrics()`` with the list of metrics made once."""
@@ -264,7 +275,6 @@ class TrainPlan:
         for i, bwd, need_input, out in backwards:
             d = bwd(ctxs[i], d, need_input, out)[0][0]
         loss += 0.0  # the penalty of no regulariser, as the general step adds it
-        flat = self.flat
         flat_grad = self.grad_buffer
         model = self.model
         batch = x.shape[0]
@@ -277,7 +287,7 @@ class TrainPlan:
             model.stop_training = True
             tracker.update_state(loss, sample_weight=batch)
             return False
-        flat.apply(flat_grad)
+        self.flat.apply(flat_grad)
         tracker.total += float(loss) * float(batch)
         tracker.count += float(batch)
         if self.has_metrics:
@@ -381,7 +391,6 @@ class TrainPlan:
                         else:
                             d_weights[key] = d
         loss += pairs_penalty(self.regularized, d_weights)
-        flat = self.flat
         flat_grad = None
         g_list = []
         dense = True
@@ -390,7 +399,8 @@ class TrainPlan:
             g_list.append(g)
             if type(g) is not np.ndarray:
                 dense = False
-        if flat is not None and dense:
+        flat = self.flat if dense and self.flat_ok else None
+        if flat is not None:
             flat_grad = np.concatenate(g_list, axis=None)
             if flat_grad.dtype != flat.dtype:
                 flat_grad = flat_grad.astype(flat.dtype)
