@@ -390,3 +390,28 @@ def test_activity_regularizer_keeps_the_general_step():
         dict(optimizer="adam", loss="binary_crossentropy"))
     _warm(general, planned, rng, n=4)
     assert _plan_steps(planned) == 0
+
+
+def test_nested_model_bidirectional_time_distributed_side_by_side():
+    from fastrnn.layers import Bidirectional, TimeDistributed
+    rng = np.random.default_rng(15)
+
+    def build():
+        inner_in = fastrnn.Input(shape=(2, 10))
+        inner = Model(inner_in, TimeDistributed(Dense(4, activation="tanh"))(inner_in))
+        inp = fastrnn.Input(shape=(2, 10))
+        h = Bidirectional(SimpleRNN(3))(inner(inp))
+        return Model(inp, Dense(1, activation="sigmoid")(h))
+
+    general, planned = _pair(build, dict(optimizer=lambda: optimizers.Nadam(1e-2),
+                                         loss="binary_crossentropy", metrics=["accuracy"]))
+    _run(general, planned, [(*_data(rng), {}) for _ in range(5)])
+    assert _plan_steps(planned) >= 3
+
+
+def test_many_signatures_stay_correct():
+    rng = np.random.default_rng(16)
+    general, planned = _pair(_seed_model, dict(optimizer="sgd", loss="mse"))
+    batches = [(*_data(rng, n=n), {}) for n in (3, 4, 3, 5, 4, 3, 6, 6, 7, 2, 2)]
+    _run(general, planned, batches)
+    assert _plan_steps(planned) >= 4

@@ -432,7 +432,10 @@ class Trainer(Loops, GeneratorMethods):
             return plan.step(xs, ys, sws, where, stacklevel)
         ok = self._train_step_general(xs, ys, where, sws, stacklevel)
         if ok:
-            self._train_plans["seen"].add(sig)
+            seen = self._train_plans["seen"]
+            if len(seen) >= 64:  # many shapes (e.g. sequences of every length): start over
+                seen.clear()
+            seen.add(sig)
         return ok
 
     def _train_step_general(self, xs, ys, where, sws=None, stacklevel=3):
