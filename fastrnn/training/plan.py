@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 
 from ..layers.base import Layer, structure_version
-from ..layers.input_layer import KerasTensor, flatten
+from ..layers.input_layer import KerasTensor
 from ..layers.rnn.base import BaseRNN
 from ..models.graph import run_node
 from .penalties import pairs_penalty
@@ -154,7 +154,6 @@ class TrainPlan:
         trainable (in the optimizer's order), no regulariser, constraint or mask. Its
         step (``_chain_step``) needs no tensor dictionaries. None when the model is not
         such a chain."""
-        model = self.model
         nodes = self.nodes
         if (not nodes or len(self.output_ids) != 1 or len(self.items) != 1
                 or self.items[0][3] is not None or self.regularized or self.constrained
@@ -170,7 +169,6 @@ class TrainPlan:
             keys += n.weight_keys
         if prev != self.output_ids[0] or keys != self.variable_keys:
             return None
-        del model
         # the gradients are written straight into one flat buffer, in the variables'
         # order (a layer used once writes each of its weights' gradients once)
         self.grad_buffer = np.empty(sum(v.size for v in self.variables),
