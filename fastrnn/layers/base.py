@@ -21,7 +21,17 @@ import numpy as np
 from .. import _validation as V
 from ..utils import make_rng, snake_case, unique_name
 
-__all__ = ["Layer", "Context"]
+__all__ = ["Layer", "Context", "structure_version"]
+
+# Bumped whenever a layer's ``trainable`` flag is set or a layer builds its weights:
+# cached training plans (fastrnn.training.plan) compare it to the value they were made at.
+_VERSION = [0]
+
+
+def structure_version():
+    """A number that changes whenever any layer's ``trainable`` flag is assigned or any
+    layer is built (new weight arrays): training plans made before are then stale."""
+    return _VERSION[0]
 
 # Per-weight Keras arguments ``<role>_regularizer`` / ``<role>_constraint``: a layer lists
 # the roles it has in ``_weight_roles``; the others are accepted only as None (Keras 2 code
@@ -111,6 +121,28 @@ class Layer:
         self._inbound_nodes = []
         self._lock = threading.RLock()
 
+    @property
+    def trainable(self):
+        """Whether ``fit`` / ``train_on_batch`` update this layer's weights."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        _VERSION[0] += 1
+
+    def lean_training(self):
+        """``(forward, backward)`` for a training plan, or None (the default: the plan
+        calls ``forward``/``backward``). ``forward(x)`` takes the node's single input
+        array (already validated for this input signature by a general step) and returns
+        ``(output, ctx)`` or None to let the plan take the general call for that step;
+        ``backward(ctx, d_output, need_input, out=None)`` returns ``(d_inputs,
+        d_weights)`` as ``backward`` (``d_inputs`` may be ``(None,)`` when ``need_input``
+        is False; ``out``: one C-contiguous array per weight to write the gradients
+        into). Both compute exactly the numbers of ``forward(x, training=True)`` /
+        ``backward``."""
+        return None
+
     # ------------------------------------------------------------------ calling
     def __call__(self, inputs, *args, **kwargs):
         if type(inputs) is not np.ndarray or kwargs.get("initial_state") is not None:
@@ -177,7 +209,9 @@ class Layer:
         if not self.built:
             with self._lock:
                 if not self.built:
+                    _VERSION[0] += 1
                     self.build(input_shape)
+                    _VERSION[0] += 1
                     return
         self.check_input_shape(input_shape)
 

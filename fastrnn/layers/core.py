@@ -116,6 +116,43 @@ class Dense(Layer):
         d_weights = (rows_x.T @ rows_dz,) + ((rows_dz.sum(axis=0),) if self.use_bias else ())
         return (dz @ self.kernel.T,), d_weights
 
+    def lean_training(self):
+        """The same products as ``forward``/``backward`` without the per-call checks (the
+        plan validated this input signature once); ``need_output=False`` skips the
+        activation when only the logits are used (a crossentropy computed from them)."""
+        if type(self).forward is not Dense.forward or type(self).backward is not Dense.backward:
+            return None  # a subclass with its own calls: the plan calls those
+        dtype = V.DTYPES[self.dtype]
+
+        def forward(x, need_output=True):
+            if x.dtype != dtype:
+                x = np.asarray(x, dtype)
+            z = x @ self.kernel
+            if self.use_bias:
+                z += self.bias
+            y = activations.apply(self.activation, z) if need_output else None
+            return y, Context(x=x, logits=z, y=y, activation=self.activation)
+
+        def backward(ctx, d_output, need_input=True, out=None):
+            dz = d_output if getattr(ctx, "d_wrt_logits", False) else \
+                activation_backward(ctx, np.asarray(d_output))
+            x = ctx.x
+            if x.ndim == 2 and dz.ndim == 2:
+                rows_x, rows_dz = x, dz
+            else:
+                rows_x = x.reshape(-1, x.shape[-1])
+                rows_dz = dz.reshape(-1, self.units)
+            # np.add.reduce(a, 0) is the reduction a.sum(axis=0) runs
+            if out is None:
+                d_weights = (rows_x.T @ rows_dz,) + ((np.add.reduce(rows_dz, 0),)
+                                                     if self.use_bias else ())
+            else:  # into the caller's arrays
+                d_weights = (np.matmul(rows_x.T, rows_dz, out=out[0]),) + (
+                    (np.add.reduce(rows_dz, 0, out=out[1]),) if self.use_bias else ())
+            return ((dz @ self.kernel.T,) if need_input else (None,)), d_weights
+
+        return forward, backward
+
     def get_config(self):
         config = super().get_config()
         config.update(units=self.units, activation=self.activation, use_bias=self.use_bias,

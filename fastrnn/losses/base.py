@@ -254,6 +254,32 @@ class Loss:
         grad = self._backward(t, p, w.astype(dtype, copy=False))
         return np.asarray(grad, dtype=dtype).reshape(np.shape(y_pred))
 
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None, mask=None):
+        """``(self(y_true, y_pred, ...), self.gradient(y_true, y_pred, ...))`` in one call:
+        the same numbers, with the targets and predictions prepared once (a training
+        step needs both)."""
+        cls = type(self)
+        if (cls.__call__ is not Loss.__call__ or cls.gradient is not Loss.gradient
+                or self.reduction in ("none", None)):
+            return (self(y_true, y_pred, sample_weight=sample_weight, mask=mask),
+                    self.gradient(y_true, y_pred, sample_weight=sample_weight, mask=mask))
+        t, p, dtype = self._prepare(y_true, y_pred)
+        value = self._reduce(self._forward(t, p), sample_weight, dtype, mask)
+        w = self._weights(self._values_shape(p), sample_weight, dtype, mask)
+        grad = self._backward(t, p, w.astype(dtype, copy=False))
+        return value, np.asarray(grad, dtype=dtype).reshape(np.shape(y_pred))
+
+    def _mean_weights(self, shape, dtype):
+        """``_weights(shape, None, dtype)`` for the mean reductions, computed once per
+        shape (read-only: callers only multiply by it)."""
+        cache = self.__dict__.setdefault("_mean_weights_cache", {})
+        w = cache.get((shape, dtype))
+        if w is None:
+            w = np.ones(shape, dtype=dtype) / dtype.type(max(int(np.prod(shape)), 1))
+            w.flags.writeable = False
+            cache[(shape, dtype)] = w
+        return w
+
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
 

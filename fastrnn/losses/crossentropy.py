@@ -215,6 +215,55 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
     def _backward(self, t, p, g):
         return _bce_backward(t, p, g, self.from_logits)
 
+    def value_and_gradient(self, y_true, y_pred, sample_weight=None, mask=None):
+        """As ``Loss.value_and_gradient``; from logits without weights or mask, through
+        ``lean_value_and_gradient``."""
+        if sample_weight is None and mask is None:
+            fn = self.lean_value_and_gradient(y_true, y_pred)
+            if fn is not None:
+                return fn(y_true, y_pred)
+        return super().value_and_gradient(y_true, y_pred, sample_weight, mask)
+
+    def lean_value_and_gradient(self, y_true, y_pred):
+        """A function ``f(t, p)`` = ``value_and_gradient(t, p)`` for float arrays ``t``
+        and ``p`` of the dtype and shape of these two (one dtype, one shape), without
+        sample weights or mask, when the loss is computed from logits with a mean
+        reduction and no label smoothing; else None. It runs the operations of
+        ``_bce_forward`` / ``_bce_backward`` in place, ``exp(-|x|)`` shared by the value
+        and the gradient: the same numbers as ``__call__`` and ``gradient``."""
+        if (not self.from_logits or self.label_smoothing
+                or self.reduction not in ("sum_over_batch_size", "mean")
+                or type(y_pred) is not np.ndarray or type(y_true) is not np.ndarray
+                or y_pred.dtype.kind != "f" or y_true.dtype != y_pred.dtype
+                or y_true.shape != y_pred.shape or y_pred.ndim == 0):
+            return None
+        dtype = y_pred.dtype
+        k = y_pred.shape[-1]
+        values_shape = y_pred.shape[:-1]
+        count = dtype.type(max(int(np.prod(values_shape)), 1))
+        w = self._mean_weights(values_shape, dtype)[..., None]
+        kk = dtype.type(k)
+
+        def f(t, p):
+            e = np.abs(p)
+            np.negative(e, out=e)
+            np.exp(e, out=e)                              # exp(-|x|), never overflows
+            elem = np.maximum(p, 0)
+            elem -= p * t
+            elem += np.log1p(e)
+            # np.mean over an axis of one value adds it to 0 (so -0.0 becomes 0.0)
+            values = elem[..., 0] + 0.0 if k == 1 else np.mean(elem, axis=-1)
+            value = float(np.add.reduce(values, axis=None, dtype=dtype) / count)
+            # _sigmoid(x) = where(x >= 0, 1 / (1 + e), e / (1 + e)), one division
+            grad = np.where(p >= 0, 1, e)
+            e += 1
+            grad /= e
+            grad -= t
+            grad *= w
+            return value, (grad if k == 1 else grad / kk)
+
+        return f
+
 
 class CategoricalCrossentropy(_SmoothedCrossentropy):
     """Categorical crossentropy with one-hot targets, averaged over the batch.

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from ..layers.input_layer import InputLayer, KerasTensor, flatten, map_structure
 
-__all__ = ["map_graph", "run_graph"]
+__all__ = ["map_graph", "run_graph", "run_node"]
 
 
 def _build_map(inputs, outputs):
@@ -131,45 +131,55 @@ def run_graph(nodes, inputs, outputs, arrays, masks=None, training=False, tape=N
     mask_of = {id(t): m for t, m in zip(inputs, masks or [None] * len(inputs))}
     contexts = {}
     for node in nodes:
-        layer = node.layer
-        args = _fill(node.args, values)
-        arg_masks = map_structure(lambda t: mask_of.get(id(t)), node.args)
-        has_mask = any(m is not None for m in flatten(arg_masks))
-        kwargs = {"training": bool(node.call_kwargs.get("training", training))}
-        if has_mask and layer.consumes_mask:
-            kwargs["mask"] = arg_masks
-        elif has_mask and not layer.supports_masking and \
-                not getattr(layer, "_warned_mask", False):
-            layer._warned_mask = True
-            warnings.warn(f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed "
-                          "an input with a mask attached to it. However, this layer does not "
-                          "support masking and will therefore destroy the mask information. "
-                          "Downstream layers will not see the mask.", UserWarning,
-                          stacklevel=2)
-        if node.initial_state is not None:
-            kwargs["initial_state"] = _fill(node.initial_state, values)
-        want_ctx = tape is not None or any(id(t) in ctx_for for t in node.outputs)
-        if want_ctx:
-            out, ctx = layer.forward(args, **kwargs)
-            if tape is not None:
-                tape.record(layer, ctx, node.inputs, node.outputs)
-            for t in node.outputs:
-                if id(t) in ctx_for:
-                    contexts[id(t)] = ctx
-        else:
-            out = layer.call(args, **kwargs)
-        out_list = out if len(node.outputs) > 1 else [out]
-        if len(out_list) != len(node.outputs):
-            raise ValueError(f"Layer `{layer.name}` returned {len(out_list)} outputs where the "
-                             f"model expects {len(node.outputs)}.")
-        out_masks = layer.compute_mask(args, arg_masks if has_mask else None) \
-            if layer.supports_masking else None
-        out_masks = out_masks if isinstance(out_masks, list) else [out_masks]
-        for i, (t, v) in enumerate(zip(node.outputs, out_list)):
-            values[id(t)] = v
-            mask_of[id(t)] = out_masks[i] if i < len(out_masks) else None
+        run_node(node, values, mask_of, training, tape, ctx_for, contexts)
     return ([values[id(t)] for t in outputs], [mask_of.get(id(t)) for t in outputs],
             contexts)
+
+
+def run_node(node, values, mask_of, training, tape=None, ctx_for=(), contexts=None):
+    """Run one node of ``run_graph`` (its loop body): read the node's inputs and masks
+    from ``values`` / ``mask_of`` (by tensor id), write its outputs and their masks
+    there; record its context on ``tape`` and in ``contexts`` as ``run_graph`` says.
+    Returns the node's context, or None when none was kept."""
+    layer = node.layer
+    args = _fill(node.args, values)
+    arg_masks = map_structure(lambda t: mask_of.get(id(t)), node.args)
+    has_mask = any(m is not None for m in flatten(arg_masks))
+    kwargs = {"training": bool(node.call_kwargs.get("training", training))}
+    if has_mask and layer.consumes_mask:
+        kwargs["mask"] = arg_masks
+    elif has_mask and not layer.supports_masking and \
+            not getattr(layer, "_warned_mask", False):
+        layer._warned_mask = True
+        warnings.warn(f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed "
+                      "an input with a mask attached to it. However, this layer does not "
+                      "support masking and will therefore destroy the mask information. "
+                      "Downstream layers will not see the mask.", UserWarning,
+                      stacklevel=3)
+    if node.initial_state is not None:
+        kwargs["initial_state"] = _fill(node.initial_state, values)
+    ctx = None
+    want_ctx = tape is not None or any(id(t) in ctx_for for t in node.outputs)
+    if want_ctx:
+        out, ctx = layer.forward(args, **kwargs)
+        if tape is not None:
+            tape.record(layer, ctx, node.inputs, node.outputs)
+        for t in node.outputs:
+            if id(t) in ctx_for:
+                contexts[id(t)] = ctx
+    else:
+        out = layer.call(args, **kwargs)
+    out_list = out if len(node.outputs) > 1 else [out]
+    if len(out_list) != len(node.outputs):
+        raise ValueError(f"Layer `{layer.name}` returned {len(out_list)} outputs where the "
+                         f"model expects {len(node.outputs)}.")
+    out_masks = layer.compute_mask(args, arg_masks if has_mask else None) \
+        if layer.supports_masking else None
+    out_masks = out_masks if isinstance(out_masks, list) else [out_masks]
+    for i, (t, v) in enumerate(zip(node.outputs, out_list)):
+        values[id(t)] = v
+        mask_of[id(t)] = out_masks[i] if i < len(out_masks) else None
+    return ctx
 
 
 def check_symbolic(structure, what):

@@ -137,6 +137,8 @@ class Optimizer:
         self.name = name or self.default_name
         self.iterations = 0
         self._slots = {}          # id(variable) -> (variable, {slot name: array})
+        self._flat_slots = {}     # the same for the flat buffers of fastrnn.optimizers.flat
+        self._slot_version = 0    # bumped whenever a slot array is created
 
     def __repr__(self):
         return (f"<{type(self).__name__} name={self.name!r} "
@@ -181,11 +183,25 @@ class Optimizer:
         key = id(variable)
         entry = self._slots.get(key)
         if entry is None or entry[0] is not variable:
-            entry = self._slots[key] = (variable, {})
+            flat = getattr(self, "_flat_slots", {}).get(key)
+            if flat is not None and flat[0] is variable:
+                entry = flat
+            else:
+                entry = self._slots[key] = (variable, {})
         slots = entry[1]
         if name not in slots:
             slots[name] = np.zeros_like(variable)
+            self._slot_version = getattr(self, "_slot_version", 0) + 1
         return slots[name]
+
+    def _has_slot(self, variable, name):
+        """Whether ``variable`` already has its slot ``name``."""
+        key = id(variable)
+        for table in (self._slots, getattr(self, "_flat_slots", {})):
+            entry = table.get(key)
+            if entry is not None and entry[0] is variable:
+                return name in entry[1]
+        return False
 
     @property
     def variables(self):

@@ -61,7 +61,10 @@ class RMSprop(Optimizer):
         else:
             g2 = np.square(gradient)
         v = self._slot(variable, "velocity")
-        v[...] = rho * v + dtype(1 - self.rho) * g2
+        # v = rho * v + (1 - rho) * g2, in place (g2 is a new array)
+        g2 *= dtype(1 - self.rho)
+        v *= rho
+        v += g2
         if self.centered:
             a = self._slot(variable, "average_gradient")
             g_dense = gradient.scatter(g_rows) if sparse else gradient
@@ -77,10 +80,12 @@ class RMSprop(Optimizer):
                 variable[rows] -= increment
                 return
         else:
-            increment = (learning_rate * gradient) / np.sqrt(denominator)
+            increment = learning_rate * gradient
+            increment /= np.sqrt(denominator, out=denominator)
         if self.momentum > 0:
             m = self._slot(variable, "momentum")
-            m[...] = dtype(self.momentum) * m + increment
+            m *= dtype(self.momentum)
+            m += increment
             variable -= m
         else:
             variable -= increment
@@ -115,9 +120,7 @@ class Adagrad(Optimizer):
         self.epsilon = _check_number("epsilon", epsilon, low=0)
 
     def _accumulator(self, variable):
-        key = id(variable)
-        fresh = key not in self._slots or self._slots[key][0] is not variable or \
-            "accumulator" not in self._slots[key][1]
+        fresh = not self._has_slot(variable, "accumulator")
         acc = self._slot(variable, "accumulator")
         if fresh:
             acc[...] = self.initial_accumulator_value

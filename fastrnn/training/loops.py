@@ -68,6 +68,13 @@ class Loops:
         ``class_weight`` ``{class: weight}``); returns that batch's loss (and metrics),
         computed before the update, regularization penalties included, as Keras 3 does."""
         self._require_compiled("train_on_batch")
+        if sample_weight is None and class_weight is None:
+            plan = self._validated_plan(x, y)
+            if plan is not None:  # x and y as a general step already validated them
+                self.stop_training = False
+                plan.reset_metrics()
+                plan.step([x], [y], [None], "train_on_batch", 3)
+                return plan.logs(return_dict)
         it = EpochIterator(self, x, y, sample_weight, batch_size=1 << 62,
                            class_weight=class_weight, what="train_on_batch")
         xs, ys, sws = next(iter(it.epoch()))
@@ -75,6 +82,24 @@ class Loops:
         self.reset_metrics()
         self._train_step(xs, ys, "train_on_batch", sws)
         return self._return(self._logs(), return_dict)
+
+    def _validated_plan(self, x, y):
+        """The training plan for one input and one output array whose dtypes and
+        shapes a general step already validated (and that standardizing would return
+        as they are), else None."""
+        plans = self.__dict__.get("_train_plans")
+        if (plans is None or not self.use_train_plans
+                or type(x) is not np.ndarray or type(y) is not np.ndarray
+                or len(self.inputs) != 1 or len(self.outputs) != 1
+                or not (x.dtype.isnative and y.dtype.isnative)):
+            return None
+        sig = (((x.dtype, x.shape),), ((y.dtype, y.shape),), (None,))
+        plan = plans.get(sig)
+        if plan is False:  # no plan covers this model (e.g. activity regularizers)
+            return None
+        if plan is None and sig in plans["seen"] or plan is not None and not plan.valid():
+            return self._train_plan(sig)
+        return plan
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")

@@ -20,7 +20,8 @@ from ..layers.core import activation_backward
 from ..layers.input_layer import flatten
 from .tape import _accumulate
 
-__all__ = ["weight_penalty", "activity_penalty", "apply_constraints", "check_nested_activity"]
+__all__ = ["weight_penalty", "pairs_penalty", "activity_penalty", "apply_constraints",
+           "check_nested_activity"]
 
 
 def _gradient(rule, x, what):
@@ -43,10 +44,15 @@ def weight_penalty(model, trainable_ids, gradients=None):
     Returns:
         The penalty, a float.
     """
+    pairs = [(w, rule) for w, rule in model.weight_regularizers() if id(w) in trainable_ids]
+    return pairs_penalty(pairs, gradients)
+
+
+def pairs_penalty(pairs, gradients=None):
+    """``weight_penalty`` for a list of ``(weight, regularizer)`` pairs already chosen
+    (a training plan keeps the list)."""
     total = 0.0
-    for w, rule in model.weight_regularizers():
-        if id(w) not in trainable_ids:
-            continue
+    for w, rule in pairs:
         total += float(rule(w))
         if gradients is not None:
             _accumulate(gradients, id(w), np.asarray(_gradient(rule, w, "regularizer"),

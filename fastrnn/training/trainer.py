@@ -20,6 +20,7 @@ from .legacy import GeneratorMethods
 from .loops import Loops
 from .penalties import activity_penalty, apply_constraints, check_nested_activity, \
     weight_penalty
+from . import plan as plan_mod
 from .tape import Tape
 
 __all__ = ["Trainer"]
@@ -130,6 +131,7 @@ class Trainer(Loops, GeneratorMethods):
         self._compile_args = (loss, loss_weights, metrics, weighted_metrics)
         self._loss_tracker = metrics_mod.Mean(name="loss")
         self._losses = None
+        self._train_plans = None
         self.compiled = True
         if self.built:
             self._resolve_compile()
@@ -404,7 +406,39 @@ class Trainer(Loops, GeneratorMethods):
                                           values=values)
         return outs, masks, contexts, values
 
-    def _train_step(self, xs, ys, where, sws=None):
+    # the training plans (fastrnn.training.plan): False turns them off for this model
+    use_train_plans = True
+
+    def _train_plan(self, sig):
+        """The valid plan for input signature ``sig``, or None (no plan: the general
+        step runs, and a plan is made for ``sig`` once a general step has succeeded
+        with it)."""
+        plans = self.__dict__.get("_train_plans")
+        if plans is None or not plans["stamp"] == plan_mod.stamp(self):
+            plans = self._train_plans = {"stamp": plan_mod.stamp(self), "seen": set()}
+        plan = plans.get(sig)
+        if plan is None and sig in plans["seen"] and len(plans) < 10:
+            plan = plans[sig] = plan_mod.TrainPlan.make(self) or False
+        return plan or None
+
+    def _train_step(self, xs, ys, where, sws=None, stacklevel=4):
+        """One training step (see ``_train_step_general``), through the cached plan for
+        this input signature when there is one."""
+        if not self.use_train_plans:
+            return self._train_step_general(xs, ys, where, sws, stacklevel)
+        sig = plan_mod.signature(xs, ys, sws)
+        plan = self._train_plan(sig)
+        if plan is not None:
+            return plan.step(xs, ys, sws, where, stacklevel)
+        ok = self._train_step_general(xs, ys, where, sws, stacklevel)
+        if ok:
+            seen = self._train_plans["seen"]
+            if len(seen) >= 64:  # many shapes (e.g. sequences of every length): start over
+                seen.clear()
+            seen.add(sig)
+        return ok
+
+    def _train_step_general(self, xs, ys, where, sws=None, stacklevel=3):
         tape = Tape(input_gradients=False)
         outs, masks, contexts, values = self._forward_for_loss(xs, True, tape)
         loss, d_tensors = self._loss_terms(ys, outs, contexts, True, masks, sws)
@@ -420,7 +454,7 @@ class Trainer(Loops, GeneratorMethods):
         if not finite:
             warnings.warn(f"Training of model `{self.name}` stopped at {where}: the loss is "
                           f"{loss} (or a gradient is not finite). The weights from before "
-                          "that step are kept.", RuntimeWarning, stacklevel=3)
+                          "that step are kept.", RuntimeWarning, stacklevel=stacklevel)
             self.stop_training = True
             self._loss_tracker.update_state(loss, sample_weight=xs[0].shape[0])
             return False

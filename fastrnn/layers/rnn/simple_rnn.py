@@ -1,4 +1,5 @@
 """SimpleRNN: the Elman recurrence on the compiled kernel (Keras 3's SimpleRNN)."""
+import numpy as np
 
 from ... import _validation as V
 from ... import activations, functional, initializers
@@ -103,6 +104,49 @@ class SimpleRNN(BaseRNN):
                 return [out, res[1]] if self.return_state else out
         return self.forward(inputs, training=bool(training), mask=mask,
                             initial_state=initial_state, keep=False)[0]
+
+    def lean_training(self):
+        """Forward and backward for a training plan (``Layer.lean_training``): the
+        compiled forward kept whole for the backward and the kernel's backward called
+        directly, for calls without mask, initial state, dropout or stateful states and
+        with a C-contiguous input of the weights' dtype (else None: the general call)."""
+        cls = type(self)
+        if (self._fast is None or self.return_state
+                or any(getattr(cls, name) is not getattr(SimpleRNN, name) for name in
+                       ("forward", "backward", "_cell_forward", "_cell_backward",
+                        "_user_output"))):
+            return None  # a subclass with its own calls: the plan calls those
+        lean_backward = functional.compile_backward(
+            self.kernel, self.recurrent_kernel, self.activation, self.go_backwards,
+            self.zero_output_for_mask)
+        fast = self._fast
+
+        zeros = {}  # d_sequences of return_sequences=False: zeros but the last step
+
+        def forward(x, need_output=True):
+            if self.stateful or self.dropout or self.recurrent_dropout:
+                return None
+            res = fast(x, functional.get_num_threads(), -1)
+            if res is None:
+                return None
+            seq = res[0]
+            return self._user_output(seq), (x, seq)
+
+        def backward(ctx, d_output, need_input=True, out=None):
+            x, seq = ctx
+            d_out = np.asarray(d_output)
+            if self.return_sequences:
+                d_seq = d_out[:, ::-1] if self.go_backwards else d_out
+            else:  # np.zeros_like(seq) with d_out at the last step processed
+                d_seq = zeros.get(seq.shape)
+                if d_seq is None or d_seq.dtype != seq.dtype:
+                    d_seq = zeros[seq.shape] = np.zeros_like(seq)
+                d_seq[:, 0 if self.go_backwards else -1] = d_out
+            dx, dk, dr, db = lean_backward(d_seq, x, seq, out, need_input)
+            return ((dx if need_input else None),), \
+                ((dk, dr, db) if self.use_bias else (dk, dr))
+
+        return forward, backward
 
     def _cell_forward(self, x, h0, mask, drop, rec_drop, keep):
         seq, state = functional.simple_rnn_forward(

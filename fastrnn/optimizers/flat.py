@@ -1,0 +1,129 @@
+"""One optimizer step over all of a model's dense variables at once.
+
+``FlatApply(optimizer, variables)`` keeps one flat buffer per slot (``velocity``,
+``momentum``, ...) and makes every variable's slot a view of its part, so the optimizer's
+state stays where ``optimizer.variables``, saving and the general ``apply`` find it. A
+step gathers the variables into one flat array, runs the optimizer's own ``_update_all``
+on that single array (gradients concatenated the same way), and copies the parts back.
+
+Every built-in update rule is elementwise given its scalars (learning rate, step count),
+so this computes exactly the numbers of ``Optimizer.apply`` on the separate arrays: the
+same operations on the same values, only fewer NumPy calls. Rules that are not
+elementwise across a variable (``clipnorm``, ``global_clipnorm``) and optimizers this
+module does not know (subclasses with their own ``update_step``) are refused:
+``FlatApply.supports`` says so and the caller keeps ``apply``.
+"""
+import numpy as np
+
+from .adam import Adam, Adamax, Nadam
+from .base import Optimizer
+from .rmsprop import Adadelta, Adagrad, RMSprop
+from .sgd import SGD
+
+__all__ = ["FlatApply"]
+
+_ELEMENTWISE_STEPS = {cls.update_step for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam,
+                                                  Adamax, Nadam)}
+_UPDATE_ALL = {Optimizer._update_all, Nadam._update_all}
+
+
+class FlatApply:
+    """``apply(flat_gradient)`` = ``optimizer.apply(gradients, variables)`` for dense
+    gradients concatenated in ``variables``' order (each raveled).
+
+    Args:
+        optimizer: a built-in fastrnn optimizer (see ``supports``).
+        variables: C-contiguous, writeable float arrays of one dtype (updated in place).
+    """
+
+    def __init__(self, optimizer, variables):
+        self.optimizer = optimizer
+        self.variables = list(variables)
+        dtype = self.variables[0].dtype
+        sizes = [v.size for v in self.variables]
+        self.bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
+        total = self.bounds[-1]
+        self.dtype = dtype
+        self.weights = np.empty(total, dtype)
+        self.parts = [self.weights[a:b].reshape(v.shape)
+                      for v, a, b in zip(self.variables, self.bounds, self.bounds[1:])]
+        self.raveled = [v.reshape(-1) for v in self.variables]
+        self.slots = {}
+        self._lr_raw = self._lr = None   # the float learning rate and its float32 value
+        optimizer._flat_slots[id(self.weights)] = (self.weights, self.slots)
+        for v in self.variables:
+            optimizer._build_slots(v)
+        self._sync()
+
+    @staticmethod
+    def supports(optimizer, variables):
+        """Whether the flat step computes exactly ``optimizer.apply`` for ``variables``."""
+        cls = type(optimizer)
+        if (cls.update_step not in _ELEMENTWISE_STEPS or cls._update_all not in _UPDATE_ALL
+                or cls.apply is not Optimizer.apply
+                or optimizer.clipnorm is not None or optimizer.global_clipnorm is not None):
+            return False
+        if not variables:
+            return False
+        dtype = variables[0].dtype
+        return all(type(v) is np.ndarray and v.dtype == dtype and dtype.kind == "f"
+                   and v.flags.c_contiguous and v.flags.writeable for v in variables)
+
+    def _sync(self):
+        """Make every variable's slots views of the flat buffers (a slot the general
+        path created meanwhile is copied in; one created on the flat buffer gets its
+        per-variable views)."""
+        opt = self.optimizer
+        names = set(self.slots)
+        for v in self.variables:
+            entry = opt._slots.get(id(v))
+            if entry is not None and entry[0] is v:
+                names.update(entry[1])
+        for name in sorted(names):
+            buf = self.slots.get(name)
+            if buf is None:
+                buf = self.slots[name] = np.zeros(self.weights.size, self.dtype)
+            for v, a, b in zip(self.variables, self.bounds, self.bounds[1:]):
+                entry = opt._slots.get(id(v))
+                if entry is None or entry[0] is not v:
+                    entry = opt._slots[id(v)] = (v, {})
+                part = buf[a:b].reshape(v.shape)
+                old = entry[1].get(name)
+                if old is not None and not np.shares_memory(old, buf):
+                    part[...] = old
+                entry[1][name] = part
+        self.version = opt._slot_version
+
+    def apply(self, flat_gradient):
+        """One step: ``flat_gradient`` is the variables' gradients raveled and
+        concatenated (dense, of the variables' dtype). Returns nothing; the variables,
+        their slots and ``optimizer.iterations`` are updated."""
+        opt = self.optimizer
+        if opt._slot_version != self.version:
+            self._sync()
+        w = self.weights
+        np.concatenate(self.raveled, out=w)
+        g = flat_gradient
+        if opt.loss_scale_factor is not None:
+            g = g / g.dtype.type(opt.loss_scale_factor)
+        if opt.clipvalue is not None:
+            c = g.dtype.type(opt.clipvalue)
+            g = np.clip(g, -c, c)
+        raw = opt._learning_rate
+        if raw is not self._lr_raw or type(raw) is not float:
+            self._lr_raw, self._lr = raw, opt.learning_rate
+        lr = self._lr
+        if opt.weight_decay is not None:
+            dtype = w.dtype.type
+            w -= w * dtype(opt.weight_decay) * dtype(lr)
+        opt._update_all([g], [w], lr)
+        opt.iterations += 1
+        for v, part in zip(self.variables, self.parts):
+            v[...] = part
+        if opt._slot_version != self.version:  # a slot made on the flat buffer
+            self._sync()
+
+    def close(self):
+        """Forget the flat buffers: the slots stay views of them, so their values (and
+        the general ``apply`` that updates them in place) are unaffected."""
+        self.optimizer._flat_slots.pop(id(self.weights), None)
