@@ -14,13 +14,12 @@ def relu(x):
 
 
 def sigmoid(x):
+    """1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) below, so exp never
+    overflows; the same values as computing each branch on its own elements."""
     x = np.asarray(x)
-    out = np.empty_like(x)
-    pos = x >= 0
-    out[pos] = 1 / (1 + np.exp(-x[pos]))
-    e = np.exp(x[~pos])
-    out[~pos] = e / (1 + e)
-    return out
+    e = np.exp(-np.abs(x))
+    d = 1 + e
+    return np.where(x >= 0, 1 / d, e / d)
 
 
 def linear(x):
