@@ -142,9 +142,15 @@ def run_node(node, values, mask_of, training, tape=None, ctx_for=(), contexts=No
     there; record its context on ``tape`` and in ``contexts`` as ``run_graph`` says.
     Returns the node's context, or None when none was kept."""
     layer = node.layer
-    args = _fill(node.args, values)
-    arg_masks = map_structure(lambda t: mask_of.get(id(t)), node.args)
-    has_mask = any(m is not None for m in flatten(arg_masks))
+    a = node.args
+    if type(a) is KerasTensor:  # one input, the common case: no structure to walk
+        args = values[id(a)]
+        arg_masks = mask_of.get(id(a))
+        has_mask = arg_masks is not None
+    else:
+        args = _fill(a, values)
+        arg_masks = map_structure(lambda t: mask_of.get(id(t)), a)
+        has_mask = any(m is not None for m in flatten(arg_masks))
     kwargs = {"training": bool(node.call_kwargs.get("training", training))}
     if has_mask and layer.consumes_mask:
         kwargs["mask"] = arg_masks
@@ -159,7 +165,8 @@ def run_node(node, values, mask_of, training, tape=None, ctx_for=(), contexts=No
     if node.initial_state is not None:
         kwargs["initial_state"] = _fill(node.initial_state, values)
     ctx = None
-    want_ctx = tape is not None or any(id(t) in ctx_for for t in node.outputs)
+    want_ctx = tape is not None or (bool(ctx_for) and
+                                    any(id(t) in ctx_for for t in node.outputs))
     if want_ctx:
         out, ctx = layer.forward(args, **kwargs)
         if tape is not None:
