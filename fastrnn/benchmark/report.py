@@ -76,10 +76,10 @@ def format_table(rows):
         lines.append(f"(skipped {contender}: {why})")
     lines.append("ratio = contender time / fastrnn time (> 1: fastrnn is faster)")
     if any(r["workload"] in MODEL_WORKLOADS for r in rows):
-        lines.append("imdb-fit: training = one fit epoch (4,000 sequences + 1,000 for "
-                     "validation), inference = predict over 5,000;\nseed-step: training = "
-                     "one train_on_batch, inference = one predict_on_batch; their GFLOP/s "
-                     "count the SimpleRNN only")
+        lines.append("imdb-fit (and lstm-/gru-imdb-fit): training = one fit epoch (4,000 "
+                     "sequences + 1,000 for validation), inference = predict over 5,000;\n"
+                     "seed-step: training = one train_on_batch, inference = one "
+                     "predict_on_batch; their GFLOP/s count the recurrent layer only")
     return "\n".join(lines)
 
 

@@ -79,7 +79,7 @@ def _limits(threads):
 
 def _warmup(name):
     # a whole fit epoch: the agreement call already warmed everything up
-    return 0 if name == "imdb-fit" else 2
+    return 0 if W.is_model(name) and name != "seed-step" else 2
 
 
 def np_copy(a):
