@@ -103,7 +103,8 @@ def _validate(workloads, modes, contenders, dtype):
 
 def run(workloads=None, modes=MODES, dtype="float32", threads=2, min_time=0.3,
         contenders=None, min_reps=5, blas_gflops=None, keras_python=None, log=None):
-    """Time fastrnn and every requested contender; returns one dict per timed case.
+    """Time fastrnn and every requested contender (workloads None: DEFAULT_WORKLOADS);
+    returns one dict per timed case.
 
     Rows: workload, mode, contender, batch, timesteps, features, units, dtype, threads,
     median_us, min_us, reps, flops, gflops, ratio (contender time / fastrnn time; > 1 means
@@ -111,7 +112,7 @@ def run(workloads=None, modes=MODES, dtype="float32", threads=2, min_time=0.3,
     returned as rows with ``skipped`` (the reason) and no times. Raises AgreementError when
     a contender's outputs differ from fastrnn's (checked before it is timed).
     """
-    workloads = list(WORKLOADS) if workloads is None else list(workloads)
+    workloads = list(W.DEFAULT_WORKLOADS) if workloads is None else list(workloads)
     contenders = list(CONTENDERS) if contenders is None else list(contenders)
     _validate(workloads, modes, contenders, dtype)
     log = log or (lambda msg: None)
@@ -270,7 +271,7 @@ def contention(workloads=None, modes=MODES, contenders=("torch",), dtype="float3
     thread; ratio = threads-time / one-thread time (> 1: the threads lose). Only the
     contenders whose threads this process controls run (THREADED); the outputs were checked
     by run(), so here they are only timed."""
-    workloads = list(WORKLOADS) if workloads is None else list(workloads)
+    workloads = list(W.DEFAULT_WORKLOADS) if workloads is None else list(workloads)
     contenders = [c for c in contenders if c in THREADED and c != "fastrnn"]
     _validate(workloads, modes, contenders, dtype)
     log = log or (lambda msg: None)
