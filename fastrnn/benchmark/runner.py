@@ -168,7 +168,7 @@ def run(workloads=None, modes=MODES, dtype="float32", threads=2, min_time=0.3,
                                    agreed=True, blas_gflops=blas_gflops)
                         if isinstance(fn, Remote):
                             row.update(remote_python=remote.python, version=remote.version)
-                        log(f"  {name:10s} {mode:9s} {contender:11s} {med * 1e6:12.1f} us")
+                        log(f"  {name:13s} {mode:9s} {contender:11s} {med * 1e6:12.1f} us")
                         rows.append(row)
     finally:
         if remote is not None:
@@ -296,6 +296,6 @@ def contention(workloads=None, modes=MODES, contenders=("torch",), dtype="float3
                     rows.append(dict(workload=name, mode=mode, contender=contender,
                                      threads=threads, us_threads=med[threads] * 1e6,
                                      us_1_thread=med[1] * 1e6, ratio=med[threads] / med[1]))
-                    log(f"  {name:10s} {mode:9s} {contender:11s} {threads} threads / 1: "
+                    log(f"  {name:13s} {mode:9s} {contender:11s} {threads} threads / 1: "
                         f"{med[threads] / med[1]:.2f}")
     return rows
