@@ -1,8 +1,7 @@
 """The OpenVINO contender (optional: ``pip install openvino``), inference only: the layer
 workloads as OpenVINO's ``RNNSequence`` op (``LSTMSequence``, ``GRUSequence`` with
-linear_before_reset=True for the LSTM/GRU ones; weights: gated.openvino_layout), batch-major,
-built with
-``openvino.opset13`` and compiled for the CPU plugin in float32
+linear_before_reset=True for the LSTM/GRU ones; weights: gated.openvino_layout),
+batch-major, built with ``openvino.opset13`` and compiled for the CPU plugin in float32
 (``INFERENCE_PRECISION_HINT=f32``, so no bf16 on CPUs that have it) with
 ``INFERENCE_NUM_THREADS`` = the benchmark's threads. OpenVINO's CPU plugin has no float64.
 """
