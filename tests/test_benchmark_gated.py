@@ -53,9 +53,10 @@ def test_workload_table(monkeypatch):
     assert benchmark.flops("medium", "inference") == fwd
     assert (benchmark.flops("lstm-imdb-fit", "training")
             == 4 * benchmark.flops("imdb-fit", "training"))
-    # the LSTM/GRU fit epochs are opt-in; every other workload runs by default
-    assert set(W) - set(benchmark.DEFAULT_WORKLOADS) == set(MODELS)
+    # the large LSTM/GRU layers and the fit epochs are opt-in; the others run by default
+    assert set(W) - set(benchmark.DEFAULT_WORKLOADS) == {"lstm-large", "gru-large"} | set(MODELS)
     assert benchmark.parse_args([]).workloads == list(benchmark.DEFAULT_WORKLOADS)
+    assert benchmark.parse_args(["--workloads", "all"]).workloads == list(W)
 
 
 def test_case_layouts():

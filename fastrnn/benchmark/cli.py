@@ -8,9 +8,9 @@ Run it as::
 Options:
     --workloads seed,online,small,tutorial,medium,large,deep-bidir,imdb-fit,seed-step,
                 lstm-medium,gru-medium,lstm-large,gru-large,lstm-imdb-fit,gru-imdb-fit
-                               (default: all but lstm-imdb-fit and gru-imdb-fit, whole fit
-                               epochs of a 4- or 3-gate model, minutes per contender here;
-                               see workloads.py for what each one runs)
+                               or all (default: all but lstm-large, gru-large,
+                               lstm-imdb-fit and gru-imdb-fit, minutes each on a 2-core
+                               machine; see workloads.py for what each one runs)
     --modes inference,training (default: both)
     --contenders numpy,torch,onnxruntime,jax,openvino,keras
                                (default: all; each runs only when importable)
@@ -75,8 +75,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m fastrnn.benchmark",
                                 description="Benchmark fastrnn against other RNN runtimes.")
     p.add_argument("--workloads", type=_csv, default=list(DEFAULT_WORKLOADS),
-                   help=f"comma-separated, from {','.join(WORKLOADS)} (default all but "
-                        f"{','.join(w for w in WORKLOADS if w not in DEFAULT_WORKLOADS)})")
+                   help=f"comma-separated, from {','.join(WORKLOADS)}, or all (default all "
+                        f"but {','.join(w for w in WORKLOADS if w not in DEFAULT_WORKLOADS)})")
     p.add_argument("--modes", type=_csv, default=list(MODES),
                    help="inference,training (default both)")
     p.add_argument("--contenders", type=_csv, default=list(CONTENDERS),
@@ -102,6 +102,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.threads < 1:
         p.error("--threads must be >= 1")
+    if args.workloads == ["all"]:
+        args.workloads = list(WORKLOADS)
     return args
 
 

@@ -26,7 +26,8 @@ sequences of T steps in batches of B:
 """
 import time
 
-__all__ = ["WORKLOADS", "MODEL_WORKLOADS", "CELLS", "GATES", "DEFAULT_WORKLOADS", "MODES",
+__all__ = ["WORKLOADS", "MODEL_WORKLOADS", "CELLS", "GATES", "DEFAULT_WORKLOADS", "OPT_IN",
+           "MODES",
            "TOLERANCE", "LOSS_TOLERANCE", "AgreementError", "Skip", "flops", "make_case",
            "make_model_case", "is_model", "cell", "COOLDOWN", "_time_fn"]
 
@@ -59,9 +60,12 @@ MODEL_WORKLOADS = {
 CELLS = {"lstm-medium": "lstm", "gru-medium": "gru", "lstm-large": "lstm",
          "gru-large": "gru", "lstm-imdb-fit": "lstm", "gru-imdb-fit": "gru"}
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
-# what runs without --workloads: all but the LSTM/GRU fit epochs (opt-in: each contender
-# runs several whole epochs of a 4-gate model, minutes on a 2-core machine)
-DEFAULT_WORKLOADS = tuple(w for w in WORKLOADS if w not in ("lstm-imdb-fit", "gru-imdb-fit"))
+# what runs without --workloads (--workloads all: every one): all but the large LSTM/GRU
+# layers and fit epochs, which would take the default run on a shared 2-core machine from
+# about 7 to over 25 minutes (the NumPy reference loop alone spends 100 s on each large
+# layer; PyTorch runs a GRU fit epoch in one to two minutes, and each is timed 6 times)
+OPT_IN = ("lstm-large", "gru-large", "lstm-imdb-fit", "gru-imdb-fit")
+DEFAULT_WORKLOADS = tuple(w for w in WORKLOADS if w not in OPT_IN)
 MODES = ("inference", "training")
 # agreement tolerance on max|a - b| / max(1, max|b|), per dtype: forward outputs, gradients
 TOLERANCE = {"float32": (1e-4, 1e-3), "float64": (1e-9, 1e-8)}
