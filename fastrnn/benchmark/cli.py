@@ -6,8 +6,11 @@ Run it as::
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m fastrnn.benchmark [options]
 
 Options:
-    --workloads seed,online,small,tutorial,medium,large,deep-bidir,imdb-fit,seed-step
-                               (default: all; see workloads.py for what each one runs)
+    --workloads seed,online,small,tutorial,medium,large,deep-bidir,imdb-fit,seed-step,
+                lstm-medium,gru-medium,lstm-large,gru-large,lstm-imdb-fit,gru-imdb-fit
+                               or all (default: all but lstm-large, gru-large,
+                               lstm-imdb-fit and gru-imdb-fit, minutes each on a 2-core
+                               machine; see workloads.py for what each one runs)
     --modes inference,training (default: both)
     --contenders numpy,torch,onnxruntime,jax,openvino,keras
                                (default: all; each runs only when importable)
@@ -59,7 +62,7 @@ from .contenders import CONTENDERS
 from .keras_contender import worker as _keras_worker
 from .report import environment, format_contention, format_header, format_table, plot
 from .runner import _limits, blas_rate, contention, memory_case, run, scaling
-from .workloads import MODES, WORKLOADS
+from .workloads import DEFAULT_WORKLOADS, MODES, WORKLOADS
 
 __all__ = ["main", "parse_args"]
 
@@ -71,8 +74,9 @@ def _csv(value):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m fastrnn.benchmark",
                                 description="Benchmark fastrnn against other RNN runtimes.")
-    p.add_argument("--workloads", type=_csv, default=list(WORKLOADS),
-                   help=f"comma-separated, from {','.join(WORKLOADS)} (default all)")
+    p.add_argument("--workloads", type=_csv, default=list(DEFAULT_WORKLOADS),
+                   help=f"comma-separated, from {','.join(WORKLOADS)}, or all (default all "
+                        f"but {','.join(w for w in WORKLOADS if w not in DEFAULT_WORKLOADS)})")
     p.add_argument("--modes", type=_csv, default=list(MODES),
                    help="inference,training (default both)")
     p.add_argument("--contenders", type=_csv, default=list(CONTENDERS),
@@ -98,6 +102,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.threads < 1:
         p.error("--threads must be >= 1")
+    if args.workloads == ["all"]:
+        args.workloads = list(WORKLOADS)
     return args
 
 

@@ -1,5 +1,6 @@
 """The in-process layer contenders: fastrnn itself, the NumPy reference, PyTorch and ONNX
-Runtime (JAX, OpenVINO and Keras have their own modules), and the table of every contender.
+Runtime (JAX, OpenVINO and Keras have their own modules; gated.py has the LSTM/GRU parts),
+and the table of every contender.
 
 Each factory takes (name, x, weights, mode, dtype, threads) and returns (fn, outputs):
 fn() runs the timed computation; outputs(fn()) are NumPy arrays in the canonical order
@@ -7,12 +8,14 @@ fn() runs the timed computation; outputs(fn()) are NumPy arrays in the canonical
     inference: [sequence (B, T, units_out)]
     training:  [dx (B, T, D), then kernel, recurrent_kernel, bias grads per layer-direction]
 
+(weights and gradients in Keras's layout, for every cell: see workloads.make_case)
+
 for an upstream gradient of ones on the sequence. Model workloads (workloads.is_model) are
 dispatched to models.py, where x is the pair (x, y); see output_labels for their outputs.
 A factory raises Skip when it can't run a case.
 """
-from . import models
-from .workloads import WORKLOADS, Skip, _flat, is_model
+from . import gated, models
+from .workloads import WORKLOADS, Skip, _flat, cell, is_model
 
 __all__ = ["CONTENDERS", "_CONTENDERS"]
 
@@ -21,10 +24,14 @@ def _fastrnn(name, x, weights, mode, dtype, threads):
     if is_model(name):
         return models.fastrnn_model(name, x, weights, mode, dtype, threads)
     import numpy as np
-    from fastrnn.layers import Bidirectional, SimpleRNN
+    from fastrnn.layers import GRU, LSTM, Bidirectional, SimpleRNN
     from fastrnn.models import Sequential
     B, T, D, H, kind = WORKLOADS[name]
-    if kind == "deep-bidir":
+    if cell(name) != "simple_rnn":  # GRU: Keras 3's default reset_after=True
+        model = (LSTM if cell(name) == "lstm" else GRU)(H, return_sequences=True, dtype=dtype)
+        model.build((None, T, D))
+        layers = [model]
+    elif kind == "deep-bidir":
         model = Sequential([
             Bidirectional(SimpleRNN(H, return_sequences=True, dtype=dtype),
                           input_shape=(T, D)),
@@ -61,6 +68,8 @@ def _numpy(name, x, weights, mode, dtype, threads):
     import numpy as np
     from fastrnn import reference as ref
     B, T, D, H, kind = WORKLOADS[name]
+    if cell(name) != "simple_rnn":
+        return gated.numpy_gated(name, x, weights, mode, dtype)
     if kind != "deep-bidir":
         (W, U, b), = weights
         if mode == "inference":
@@ -107,6 +116,8 @@ def _torch(name, x, weights, mode, dtype, threads):
         raise Skip("torch is not importable") from None
     if is_model(name):
         return models.torch_model(name, x, weights, mode, dtype, threads)
+    if cell(name) != "simple_rnn":
+        return gated.torch_gated(name, x, weights, mode, dtype, threads)
     B, T, D, H, kind = WORKLOADS[name]
     torch.set_num_threads(threads)
     bidir = kind == "deep-bidir"
@@ -152,26 +163,30 @@ def _torch(name, x, weights, mode, dtype, threads):
 
 
 def _onnx_model(name, weights, dtype):
-    """The RNN as an ONNX graph: batch-major X (B, T, D) -> Transpose -> RNN (time-major,
-    ONNX Runtime's CPU RNN has no layout=1) -> Transpose/Reshape -> Y (B, T, units_out)."""
+    """The RNN as an ONNX graph: batch-major X (B, T, D) -> Transpose -> RNN, LSTM or GRU
+    (time-major, ONNX Runtime's CPU RNNs have no layout=1; weights: gated.onnx_layout) ->
+    Transpose/Reshape -> Y (B, T, units_out)."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
     B, T, D, H, kind = WORKLOADS[name]
+    c = cell(name)
+    op, attrs = {"simple_rnn": ("RNN", {}), "lstm": ("LSTM", {}),
+                 "gru": ("GRU", {"linear_before_reset": 1})}[c]
     elem = TensorProto.DOUBLE if dtype == "float64" else TensorProto.FLOAT
     per_layer = [weights[0:2], weights[2:4]] if kind == "deep-bidir" else [weights[:1]]
     nodes, inits = [], [numpy_helper.from_array(np.array([0, 0, -1], np.int64), "flat")]
     nodes.append(helper.make_node("Transpose", ["X"], ["x_tbd"], perm=[1, 0, 2]))
     cur = "x_tbd"
     for i, dirs in enumerate(per_layer):
-        W = np.stack([w.T for w, _, _ in dirs])
-        R = np.stack([u.T for _, u, _ in dirs])
-        Bb = np.stack([np.concatenate([b, np.zeros_like(b)]) for _, _, b in dirs])
-        for tag, arr in (("W", W), ("R", R), ("B", Bb)):
+        per_dir = [gated.onnx_layout(c, *triple, dtype) for triple in dirs]
+        for j, tag in enumerate("WRB"):
+            arr = np.stack([p[j] for p in per_dir])
             inits.append(numpy_helper.from_array(np.ascontiguousarray(arr, dtype), f"{tag}{i}"))
+        if c == "simple_rnn":
+            attrs = dict(activations=["Tanh"] * len(dirs))
         nodes.append(helper.make_node(
-            "RNN", [cur, f"W{i}", f"R{i}", f"B{i}"], [f"y{i}"], hidden_size=H,
-            activations=["Tanh"] * len(dirs),
-            direction="bidirectional" if len(dirs) == 2 else "forward"))
+            op, [cur, f"W{i}", f"R{i}", f"B{i}"], [f"y{i}"], hidden_size=H,
+            direction="bidirectional" if len(dirs) == 2 else "forward", **attrs))
         # Y (T, dirs, B, H) -> (T, B, dirs, H) -> (T, B, dirs*H)
         nodes.append(helper.make_node("Transpose", [f"y{i}"], [f"yt{i}"], perm=[0, 2, 1, 3]))
         nodes.append(helper.make_node("Reshape", [f"yt{i}", "flat"], [f"h{i}"]))

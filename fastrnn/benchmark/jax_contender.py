@@ -1,5 +1,7 @@
 """The JAX contender (optional: ``pip install jax jaxlib``): ``jax.jit`` of a ``lax.scan``
-recurrence for inference, ``jax.grad`` of it for training; for the model workloads the same
+recurrence (SimpleRNN, or Keras 3's LSTM / GRU(reset_after=True) cell on Keras's weight
+layout: one input projection for all gates over all steps, one recurrent product per step)
+for inference, ``jax.grad`` of it for training; for the model workloads the same
 model as models.py with a jitted RMSprop step (Keras's formula), run once per batch from a
 Python loop, as a JAX user writes a training loop without extra libraries.
 
@@ -10,7 +12,7 @@ if JAX has not been imported yet, and otherwise JAX keeps the pool it has (all C
 import os
 import sys
 
-from .workloads import MODEL_WORKLOADS, OPTIMIZER, WORKLOADS, Skip, is_model
+from .workloads import MODEL_WORKLOADS, OPTIMIZER, WORKLOADS, Skip, cell, is_model
 
 __all__ = ["jax_factory"]
 
@@ -42,6 +44,47 @@ def _scan_rnn(jax, x, W, U, b, reverse=False):
     return jnp.swapaxes(ys, 0, 1), last
 
 
+def _scan_lstm(jax, x, W, U, b):
+    """Keras's LSTMCell (gates i, f, c, o): c' = f c + i tanh(.), h' = o tanh(c')."""
+    jnp = jax.numpy
+    sig = jax.nn.sigmoid
+    P = jnp.swapaxes(x @ W + b, 0, 1)                                       # (T, B, 4H)
+
+    def step(carry, p):
+        h, c = carry
+        i, f, g, o = jnp.split(p + h @ U, 4, axis=-1)
+        c = sig(f) * c + sig(i) * jnp.tanh(g)
+        h = sig(o) * jnp.tanh(c)
+        return (h, c), h
+    z = jnp.zeros((x.shape[0], U.shape[0]), x.dtype)
+    (last, _), ys = jax.lax.scan(step, (z, z), P)
+    return jnp.swapaxes(ys, 0, 1), last
+
+
+def _scan_gru(jax, x, W, U, b):
+    """Keras's GRUCell with reset_after=True (gates z, r, h; b = [input, recurrent] bias):
+    hh = tanh(x W_h + b_h + r (h U_h + rb_h)), h' = z h + (1 - z) hh."""
+    jnp = jax.numpy
+    sig = jax.nn.sigmoid
+    P = jnp.swapaxes(x @ W + b[0], 0, 1)                                    # (T, B, 3H)
+
+    def step(h, p):
+        xz, xr, xh = jnp.split(p, 3, axis=-1)
+        rz, rr, rh = jnp.split(h @ U + b[1], 3, axis=-1)
+        z, r = sig(xz + rz), sig(xr + rr)
+        h = z * h + (1 - z) * jnp.tanh(xh + r * rh)
+        return h, h
+    h0 = jnp.zeros((x.shape[0], U.shape[0]), x.dtype)
+    last, ys = jax.lax.scan(step, h0, P)
+    return jnp.swapaxes(ys, 0, 1), last
+
+
+def _scan(jax, kind, x, W, U, b):
+    """(sequence (B, T, H), last h (B, H)) of one forward layer of cell `kind`."""
+    return {"simple_rnn": _scan_rnn, "lstm": _scan_lstm, "gru": _scan_gru}[kind](
+        jax, x, W, U, b)
+
+
 def jax_factory(name, x, weights, mode, dtype, threads):
     jax = _import(dtype, threads)
     if is_model(name):
@@ -52,7 +95,7 @@ def jax_factory(name, x, weights, mode, dtype, threads):
 
     def forward(inp, params):
         if kind != "deep-bidir":
-            return _scan_rnn(jax, inp, *params[0])[0]
+            return _scan(jax, cell(name), inp, *params[0])[0]
         h = inp
         for f, bw in ((params[0], params[1]), (params[2], params[3])):
             h = jnp.concatenate([_scan_rnn(jax, h, *f)[0],
@@ -90,7 +133,7 @@ def _jax_model(jax, name, data, weights, mode, dtype):
             inp = emb[inp]
         else:
             W, U, b, Wd, bd = params
-        return _scan_rnn(jax, inp, W, U, b)[1] @ Wd + bd
+        return _scan(jax, cell(name), inp, W, U, b)[1] @ Wd + bd
 
     def loss_fn(params, inp, target):  # binary crossentropy from the logits (Keras's rule)
         z = logits(params, inp)

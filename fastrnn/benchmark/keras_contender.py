@@ -2,7 +2,8 @@
 one (a venv with Keras 3 and TensorFlow): this file is then executed by path there as a
 worker and needs only NumPy and Keras, never the fastrnn package.
 
-Layer workloads: ``keras.layers.SimpleRNN`` (and ``Bidirectional``); inference through a
+Layer workloads: ``keras.layers.SimpleRNN`` (and ``Bidirectional``), ``LSTM`` or ``GRU``
+(Keras 3's default reset_after=True) as the workload's cell; inference through a
 ``tf.function``, training as the input and weight gradients of ``sum(outputs)`` under
 ``tf.GradientTape`` in a ``tf.function``. Model workloads: the same Sequential model
 compiled with ``keras.optimizers.RMSprop`` and ``"binary_crossentropy"``, run through
@@ -16,7 +17,7 @@ import sys
 
 if __package__:
     from .workloads import (COOLDOWN, MODEL_WORKLOADS, OPTIMIZER, WORKLOADS, Skip, _flat,
-                            _time_fn, is_model)
+                            _time_fn, cell, is_model)
 
 __all__ = ["keras_factory", "RemoteKeras", "Remote"]
 _PROTO = "@@FASTRNN-BENCH "
@@ -41,6 +42,11 @@ def keras_factory(name, x, weights, mode, dtype, threads):
     return _keras_layer(name, x, weights, mode, dtype, threads)
 
 
+def _rnn_class(keras, name):
+    return {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
+            "gru": keras.layers.GRU}[cell(name)]
+
+
 def _keras_layer(name, x, weights, mode, dtype, threads):
     import keras
     import numpy as np
@@ -50,7 +56,7 @@ def _keras_layer(name, x, weights, mode, dtype, threads):
         import tensorflow as tf
     elif mode == "training":
         raise Skip(f"Keras training is timed with tf.GradientTape; backend is {backend}")
-    rnn = lambda: keras.layers.SimpleRNN(H, return_sequences=True, dtype=dtype)  # noqa: E731
+    rnn = lambda: _rnn_class(keras, name)(H, return_sequences=True, dtype=dtype)  # noqa: E731
     if kind == "deep-bidir":
         model = keras.Sequential([keras.Input((T, D), dtype=dtype),
                                   keras.layers.Bidirectional(rnn()),
@@ -77,6 +83,7 @@ def _keras_layer(name, x, weights, mode, dtype, threads):
         return [np.asarray(g) for g in grads]
     return lambda: step(xt), outputs
 
+
 def _keras_model(name, data, weights, mode, dtype, threads):
     import keras
     import numpy as np
@@ -88,7 +95,7 @@ def _keras_model(name, data, weights, mode, dtype, threads):
                   keras.layers.Embedding(spec["vocab"], D, dtype=dtype)]
     else:
         layers = [keras.Input((T, D), dtype=dtype)]
-    model = keras.Sequential(layers + [keras.layers.SimpleRNN(H, dtype=dtype),
+    model = keras.Sequential(layers + [_rnn_class(keras, name)(H, dtype=dtype),
                                        keras.layers.Dense(1, "sigmoid", dtype=dtype)])
     model.compile(optimizer=keras.optimizers.RMSprop(**OPTIMIZER),
                   loss="binary_crossentropy")
@@ -159,8 +166,11 @@ class RemoteKeras:
         arrays = {"x": x[0], "y": x[1]} if is_model(name) else {"x": x}
         arrays.update({f"w{i}": w for i, w in enumerate(flat)})
         np.savez(job, **arrays)
+        # the worker runs the caller's definition of the workload (its table may differ)
+        spec = {"workload": list(WORKLOADS[name]), "model": MODEL_WORKLOADS.get(name),
+                "cell": cell(name)}
         reply = self._ask({"cmd": "setup", "job": job, "name": name, "mode": mode,
-                           "dtype": dtype, "threads": threads,
+                           "dtype": dtype, "threads": threads, "spec": spec,
                            "out": os.path.join(self.dir, f"out{self.n}.npz")})
         self.version = reply.get("version")
         with np.load(reply["out"]) as f:
@@ -192,6 +202,20 @@ class Remote:
                                 "warmup": warmup})
 
 
+def _define(name, spec):
+    """Make the worker's workload table agree with the caller's for `name`."""
+    if not spec:
+        return
+    from . import workloads
+    workloads.WORKLOADS[name] = tuple(spec["workload"])
+    if spec["model"] is not None:
+        workloads.MODEL_WORKLOADS[name] = spec["model"]
+    if spec["cell"] == "simple_rnn":
+        workloads.CELLS.pop(name, None)
+    else:
+        workloads.CELLS[name] = spec["cell"]
+
+
 def worker(threads):
     """The worker's loop: a setup request builds the contender, runs it once and writes its
     outputs; a time request times it."""
@@ -202,6 +226,7 @@ def worker(threads):
         try:
             if req["cmd"] == "setup":
                 name = req["name"]
+                _define(name, req.get("spec"))
                 with np.load(req["job"]) as f:
                     flat = [f[f"w{i}"] for i in range(len([k for k in f.files
                                                            if k.startswith("w")]))]

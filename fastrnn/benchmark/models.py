@@ -1,9 +1,10 @@
-"""Model workloads (imdb-fit, seed-step) for fastrnn and PyTorch.
+"""Model workloads (imdb-fit, its LSTM and GRU variants, seed-step) for fastrnn and PyTorch.
 
 fastrnn runs what a user runs: ``Sequential([...]).compile(RMSprop, "binary_crossentropy")``
 then ``fit`` / ``train_on_batch`` / ``predict`` / ``predict_on_batch``. PyTorch runs the
-training loop a PyTorch user writes for the same model (``nn.Embedding`` -> ``nn.RNN`` ->
-``nn.Linear``, ``BCEWithLogitsLoss``, ``torch.optim.RMSprop``), on the same weights and the
+training loop a PyTorch user writes for the same model (``nn.Embedding`` -> ``nn.RNN`` /
+``nn.LSTM`` / ``nn.GRU`` (weights mapped as gated.py says) -> ``nn.Linear``,
+``BCEWithLogitsLoss``, ``torch.optim.RMSprop``), on the same weights and the
 same batches (fit with ``shuffle=False``: the synthetic data are already random).
 
 Canonical outputs (checked before timing, see workloads.output_labels):
@@ -17,7 +18,8 @@ order (see workloads.make_model_case).
 """
 import math
 
-from .workloads import MODEL_WORKLOADS, OPTIMIZER, WORKLOADS
+from .gated import keras_grads, torch_layout
+from .workloads import MODEL_WORKLOADS, OPTIMIZER, WORKLOADS, cell
 
 __all__ = ["fastrnn_model", "torch_model", "split"]
 
@@ -28,16 +30,16 @@ def split(name, n):
 
 
 def _build_fastrnn(name, weights, dtype):
-    from fastrnn.layers import Dense, Embedding, SimpleRNN
+    from fastrnn.layers import GRU, LSTM, Dense, Embedding, SimpleRNN
     from fastrnn.models import Sequential
     from fastrnn.optimizers import RMSprop
     B, T, D, H, _ = WORKLOADS[name]
     vocab = MODEL_WORKLOADS[name]["vocab"]
+    rnn = {"simple_rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[cell(name)]
     if vocab:
-        layers = [Embedding(vocab, D, input_shape=(T,), dtype=dtype),
-                  SimpleRNN(H, dtype=dtype)]
+        layers = [Embedding(vocab, D, input_shape=(T,), dtype=dtype), rnn(H, dtype=dtype)]
     else:
-        layers = [SimpleRNN(H, input_shape=(T, D), dtype=dtype)]
+        layers = [rnn(H, input_shape=(T, D), dtype=dtype)]
     model = Sequential(layers + [Dense(1, activation="sigmoid", dtype=dtype)])
     model.compile(optimizer=RMSprop(**OPTIMIZER), loss="binary_crossentropy")
     model.set_weights(weights)
@@ -88,39 +90,60 @@ def fastrnn_model(name, data, weights, mode, dtype, threads):
 
 
 def _torch_net(name, weights, dtype):
+    import numpy as np
     import torch
     B, T, D, H, _ = WORKLOADS[name]
     vocab = MODEL_WORKLOADS[name]["vocab"]
+    kind = cell(name)
 
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.emb = torch.nn.Embedding(vocab, D) if vocab else None
-            self.rnn = torch.nn.RNN(D, H, batch_first=True, nonlinearity="tanh")
+            if kind == "simple_rnn":
+                self.rnn = torch.nn.RNN(D, H, batch_first=True, nonlinearity="tanh")
+            else:
+                self.rnn = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(
+                    D, H, batch_first=True)
             self.fc = torch.nn.Linear(H, 1)
 
         def forward(self, x):
             _, h = self.rnn(self.emb(x) if self.emb is not None else x)
+            h = h[0] if kind == "lstm" else h  # LSTM: (h, c)
             return self.fc(h[0])  # logits (N, 1)
 
     net = Net()
     net = net.double() if dtype == "float64" else net.float()
-    # Keras has one bias; PyTorch's second (bias_hh) stays zero and frozen
-    net.rnn.bias_hh_l0.requires_grad_(False)
     W, U, b, Wd, bd = weights[-5:]
+    if kind == "simple_rnn":
+        torch_w = (W.T.copy(), U.T.copy(), b, np.zeros_like(b))
+    else:
+        torch_w = torch_layout(kind, W, U, b)
+    rnn_params = [getattr(net.rnn, t) for t in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0",
+                                                 "bias_hh_l0")]
+    # Keras has one bias (GRU: input and recurrent, as PyTorch); PyTorch's bias_hh of RNN
+    # and LSTM stays zero and frozen
+    if kind != "gru":
+        net.rnn.bias_hh_l0.requires_grad_(False)
     with torch.no_grad():
         if vocab:
             net.emb.weight.copy_(torch.from_numpy(weights[0]))
-        net.rnn.weight_ih_l0.copy_(torch.from_numpy(W.T.copy()))
-        net.rnn.weight_hh_l0.copy_(torch.from_numpy(U.T.copy()))
-        net.rnn.bias_ih_l0.copy_(torch.from_numpy(b))
-        net.rnn.bias_hh_l0.zero_()
+        for p, arr in zip(rnn_params, torch_w):
+            p.copy_(torch.from_numpy(arr))
         net.fc.weight.copy_(torch.from_numpy(Wd.T.copy()))
         net.fc.bias.copy_(torch.from_numpy(bd))
-    keras_order = ([net.emb.weight] if vocab else []) + [
-        net.rnn.weight_ih_l0, net.rnn.weight_hh_l0, net.rnn.bias_ih_l0, net.fc.weight,
-        net.fc.bias]
-    return net, keras_order
+
+    def grads():
+        """The parameters' gradients in Keras's order and layout."""
+        g = [None if p.grad is None else p.grad.numpy().copy() for p in rnn_params]
+        if kind == "simple_rnn":
+            rnn_g = [g[0].T, g[1].T, g[2]]
+        else:
+            rnn_g = keras_grads(kind, g[0], g[1], g[2], g[2] if g[3] is None else g[3])
+        emb = [net.emb.weight.grad.numpy().copy()] if vocab else []
+        return emb + list(rnn_g) + [net.fc.weight.grad.numpy().T.copy(),
+                                    net.fc.bias.grad.numpy().copy()]
+    return net, grads
 
 
 def torch_model(name, data, weights, mode, dtype, threads):
@@ -130,7 +153,7 @@ def torch_model(name, data, weights, mode, dtype, threads):
     B = WORKLOADS[name][0]
     x, y = data
     n = x.shape[0]
-    net, params = _torch_net(name, weights, dtype)
+    net, keras_grads_ = _torch_net(name, weights, dtype)
     xt = torch.from_numpy(x.astype(np.int64) if x.dtype.kind == "i" else x)
     yt = torch.from_numpy(y)
     if mode == "inference":
@@ -144,11 +167,7 @@ def torch_model(name, data, weights, mode, dtype, threads):
     # the first batch's loss and gradients, before any update
     loss0 = loss_fn(net(xt[:B]), yt[:B])
     loss0.backward()
-    # Keras order: kernels as (in, out); PyTorch stores (out, in)
-    emb = net.emb.weight if net.emb is not None else None
-    first = [loss0.detach().numpy().copy()] + [
-        p.grad.numpy().copy() if p is emb or p.grad.ndim == 1 else p.grad.numpy().T.copy()
-        for p in params]
+    first = [loss0.detach().numpy().copy()] + keras_grads_()
     opt = torch.optim.RMSprop([p for p in net.parameters() if p.requires_grad],
                               lr=OPTIMIZER["learning_rate"], alpha=OPTIMIZER["rho"],
                               eps=OPTIMIZER["epsilon"])

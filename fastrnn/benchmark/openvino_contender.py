@@ -1,10 +1,12 @@
 """The OpenVINO contender (optional: ``pip install openvino``), inference only: the layer
-workloads as OpenVINO's ``RNNSequence`` op (opset 13), batch-major, built with
-``openvino.opset13`` and compiled for the CPU plugin in float32
+workloads as OpenVINO's ``RNNSequence`` op (``LSTMSequence``, ``GRUSequence`` with
+linear_before_reset=True for the LSTM/GRU ones; weights: gated.openvino_layout),
+batch-major, built with ``openvino.opset13`` and compiled for the CPU plugin in float32
 (``INFERENCE_PRECISION_HINT=f32``, so no bf16 on CPUs that have it) with
 ``INFERENCE_NUM_THREADS`` = the benchmark's threads. OpenVINO's CPU plugin has no float64.
 """
-from .workloads import WORKLOADS, Skip, is_model
+from .gated import openvino_layout
+from .workloads import WORKLOADS, Skip, cell, is_model
 
 __all__ = ["openvino_factory"]
 
@@ -15,6 +17,8 @@ def _graph(ov, ops, name, weights, dtype):
     per_layer = [weights[0:2], weights[2:4]] if kind == "deep-bidir" else [weights[:1]]
     X = ops.parameter([B, T, D], ov.Type.f32, name="X")
     cur = X
+    if cell(name) != "simple_rnn":
+        return ov.Model([_gated(ops, name, X, weights, dtype)], [X], "fastrnn_bench")
     for dirs in per_layer:
         nd = len(dirs)
         rnn = ops.rnn_sequence(
@@ -28,6 +32,22 @@ def _graph(ov, ops, name, weights, dtype):
         y = ops.transpose(rnn.output(0), ops.constant(np.array([0, 2, 1, 3], np.int64)))
         cur = ops.reshape(y, ops.constant(np.array([B, T, nd * H], np.int64)), False)
     return ov.Model([cur], [X], "fastrnn_bench")
+
+
+def _gated(ops, name, X, weights, dtype):
+    """One forward LSTMSequence / GRUSequence; its output (B, 1, T, H) reshaped (B, T, H)."""
+    import numpy as np
+    B, T, D, H, _ = WORKLOADS[name]
+    W, R, Bb = (ops.constant(a[None]) for a in openvino_layout(cell(name), *weights[0], dtype))
+    h0 = ops.constant(np.zeros((B, 1, H), dtype))
+    lengths = ops.constant(np.full(B, T, np.int32))
+    if cell(name) == "lstm":
+        seq = ops.lstm_sequence(X, h0, ops.constant(np.zeros((B, 1, H), dtype)), lengths,
+                                W, R, Bb, H, "forward")
+    else:
+        seq = ops.gru_sequence(X, h0, lengths, W, R, Bb, H, "forward",
+                               linear_before_reset=True)
+    return ops.reshape(seq.output(0), ops.constant(np.array([B, T, H], np.int64)), False)
 
 
 def openvino_factory(name, x, weights, mode, dtype, threads):

@@ -59,13 +59,13 @@ def format_header(env):
 
 
 def format_table(rows):
-    head = (f"{'workload':<11}{'mode':<10}{'contender':<12}{'median us':>12}{'GFLOP/s':>9}"
+    head = (f"{'workload':<14}{'mode':<10}{'contender':<12}{'median us':>12}{'GFLOP/s':>9}"
             f"{'ratio':>8}{'%BLAS':>7}")
     lines = [head, "-" * len(head)]
     for r in rows:
         if "skipped" in r:
             continue
-        lines.append(f"{r['workload']:<11}{r['mode']:<10}{r['contender']:<12}"
+        lines.append(f"{r['workload']:<14}{r['mode']:<10}{r['contender']:<12}"
                      f"{r['median_us']:>12.1f}{r['gflops']:>9.2f}{r['ratio']:>8.2f}"
                      f"{r['pct_blas']:>7.1f}")
     for remote in sorted({(r["contender"], r["remote_python"], r.get("version"))
@@ -76,20 +76,20 @@ def format_table(rows):
         lines.append(f"(skipped {contender}: {why})")
     lines.append("ratio = contender time / fastrnn time (> 1: fastrnn is faster)")
     if any(r["workload"] in MODEL_WORKLOADS for r in rows):
-        lines.append("imdb-fit: training = one fit epoch (4,000 sequences + 1,000 for "
-                     "validation), inference = predict over 5,000;\nseed-step: training = "
-                     "one train_on_batch, inference = one predict_on_batch; their GFLOP/s "
-                     "count the SimpleRNN only")
+        lines.append("imdb-fit (and lstm-/gru-imdb-fit): training = one fit epoch (4,000 "
+                     "sequences + 1,000 for validation), inference = predict over 5,000;\n"
+                     "seed-step: training = one train_on_batch, inference = one "
+                     "predict_on_batch; their GFLOP/s count the recurrent layer only")
     return "\n".join(lines)
 
 
 def format_contention(rows, threads):
     """The --contention table: times with `threads` threads and with one, and their ratio."""
     lines = [f"contention (one other process keeps a core busy): {threads} threads against 1",
-             f"{'workload':<11}{'mode':<10}{'contender':<12}{f'{threads} threads us':>14}"
+             f"{'workload':<14}{'mode':<10}{'contender':<12}{f'{threads} threads us':>14}"
              f"{'1 thread us':>13}{'ratio':>8}"]
     for r in rows:
-        lines.append(f"{r['workload']:<11}{r['mode']:<10}{r['contender']:<12}"
+        lines.append(f"{r['workload']:<14}{r['mode']:<10}{r['contender']:<12}"
                      f"{r['us_threads']:>14.1f}{r['us_1_thread']:>13.1f}{r['ratio']:>8.2f}")
     lines.append(f"ratio = {threads}-thread time / 1-thread time (> 1: the threads lose)")
     return "\n".join(lines)

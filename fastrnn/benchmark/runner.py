@@ -79,7 +79,7 @@ def _limits(threads):
 
 def _warmup(name):
     # a whole fit epoch: the agreement call already warmed everything up
-    return 0 if name == "imdb-fit" else 2
+    return 0 if W.is_model(name) and name != "seed-step" else 2
 
 
 def np_copy(a):
@@ -103,7 +103,8 @@ def _validate(workloads, modes, contenders, dtype):
 
 def run(workloads=None, modes=MODES, dtype="float32", threads=2, min_time=0.3,
         contenders=None, min_reps=5, blas_gflops=None, keras_python=None, log=None):
-    """Time fastrnn and every requested contender; returns one dict per timed case.
+    """Time fastrnn and every requested contender (workloads None: DEFAULT_WORKLOADS);
+    returns one dict per timed case.
 
     Rows: workload, mode, contender, batch, timesteps, features, units, dtype, threads,
     median_us, min_us, reps, flops, gflops, ratio (contender time / fastrnn time; > 1 means
@@ -111,7 +112,7 @@ def run(workloads=None, modes=MODES, dtype="float32", threads=2, min_time=0.3,
     returned as rows with ``skipped`` (the reason) and no times. Raises AgreementError when
     a contender's outputs differ from fastrnn's (checked before it is timed).
     """
-    workloads = list(WORKLOADS) if workloads is None else list(workloads)
+    workloads = list(W.DEFAULT_WORKLOADS) if workloads is None else list(workloads)
     contenders = list(CONTENDERS) if contenders is None else list(contenders)
     _validate(workloads, modes, contenders, dtype)
     log = log or (lambda msg: None)
@@ -167,7 +168,7 @@ def run(workloads=None, modes=MODES, dtype="float32", threads=2, min_time=0.3,
                                    agreed=True, blas_gflops=blas_gflops)
                         if isinstance(fn, Remote):
                             row.update(remote_python=remote.python, version=remote.version)
-                        log(f"  {name:10s} {mode:9s} {contender:11s} {med * 1e6:12.1f} us")
+                        log(f"  {name:13s} {mode:9s} {contender:11s} {med * 1e6:12.1f} us")
                         rows.append(row)
     finally:
         if remote is not None:
@@ -270,7 +271,7 @@ def contention(workloads=None, modes=MODES, contenders=("torch",), dtype="float3
     thread; ratio = threads-time / one-thread time (> 1: the threads lose). Only the
     contenders whose threads this process controls run (THREADED); the outputs were checked
     by run(), so here they are only timed."""
-    workloads = list(WORKLOADS) if workloads is None else list(workloads)
+    workloads = list(W.DEFAULT_WORKLOADS) if workloads is None else list(workloads)
     contenders = [c for c in contenders if c in THREADED and c != "fastrnn"]
     _validate(workloads, modes, contenders, dtype)
     log = log or (lambda msg: None)
@@ -295,6 +296,6 @@ def contention(workloads=None, modes=MODES, contenders=("torch",), dtype="float3
                     rows.append(dict(workload=name, mode=mode, contender=contender,
                                      threads=threads, us_threads=med[threads] * 1e6,
                                      us_1_thread=med[1] * 1e6, ratio=med[threads] / med[1]))
-                    log(f"  {name:10s} {mode:9s} {contender:11s} {threads} threads / 1: "
+                    log(f"  {name:13s} {mode:9s} {contender:11s} {threads} threads / 1: "
                         f"{med[threads] / med[1]:.2f}")
     return rows
