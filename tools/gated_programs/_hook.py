@@ -74,11 +74,24 @@ def _flush():
     np.savez(os.path.join(DIR, "events_%s.npz" % MODE), **flat)
 
 
-def _seed_weights(model):
+def _build(model, x):
+    """Build a model whose layers get their shapes on first use, by predicting 2 rows (not logged)."""
+    if all(getattr(layer, "built", True) for layer in model.layers) or x is None:
+        return
+    head = [a[:2] for a in x] if isinstance(x, (list, tuple)) else x[:2]
+    _depth[0] += 1
+    try:
+        model.predict(head, verbose=0)
+    finally:
+        _depth[0] -= 1
+
+
+def _seed_weights(model, x):
     """Give each not-yet-seen weighted layer Keras's initial weights (save or load)."""
     if getattr(model, "_cmp_seeded", False):
         return
     model._cmp_seeded = True
+    _build(model, x)
     for layer in model.layers:
         if getattr(layer, "_cmp_seeded", False) or not layer.get_weights():
             continue
@@ -100,7 +113,7 @@ def _wrap(cls, name, log_weights):
             return fn(self, *a, **kw)
         top = _depth[0] == 0
         if top:
-            _seed_weights(self)
+            _seed_weights(self, a[0] if a else kw.get("x"))
             if name == "fit":
                 kw["shuffle"] = False
         _depth[0] += 1

@@ -2,9 +2,10 @@
 # generate_time_series; "Forecasting Several Steps Ahead": GRU(20, return_sequences=True,
 # input_shape=[None, 1]) x2 + TimeDistributed(Dense(10)), custom metric last_time_step_mse,
 # Adam(learning_rate=0.01); the LSTM version of the same model; evaluate / predict.
-# Changed: series count and length cut; epochs 2.
+# Changed: `import keras` (Keras 3) instead of `from tensorflow import keras`, and
+# keras.metrics.mean_squared_error (gone in Keras 3) -> keras.losses.mean_squared_error; series count and length cut; epochs 2.
 import numpy as np
-from tensorflow import keras
+import keras
 
 
 def generate_time_series(batch_size, n_steps):
@@ -27,7 +28,7 @@ Y_train, Y_valid = Y[:90], Y[90:]
 
 
 def last_time_step_mse(Y_true, Y_pred):
-    return keras.metrics.mean_squared_error(Y_true[:, -1], Y_pred[:, -1])
+    return keras.losses.mean_squared_error(Y_true[:, -1], Y_pred[:, -1])
 
 
 model = keras.models.Sequential([

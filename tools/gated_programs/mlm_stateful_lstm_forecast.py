@@ -5,7 +5,8 @@
 # verbose=0, shuffle=False); model.reset_states()`; then predict the training set to build up the
 # state and forecast one step at a time with batch size 1 (forecast_lstm).
 # Changed: Keras 3 rejects batch_input_shape=, so the fixed batch comes from keras.Input(batch_shape=...)
-# (Keras 3's spelling); the shampoo CSV replaced by a synthetic differenced, scaled series; nb_epoch 3.
+# (Keras 3's spelling), and Keras 3 models have no reset_states(): the LSTM layer's reset_states()
+# is called (what Keras 3's RNN docstring says); the shampoo CSV replaced by a synthetic differenced, scaled series; nb_epoch 3.
 import numpy as np
 import keras
 from keras.models import Sequential
@@ -29,7 +30,7 @@ def fit_lstm(train, batch_size, nb_epoch, neurons):
     model.compile(loss="mean_squared_error", optimizer="adam")
     for i in range(nb_epoch):
         model.fit(X, y, epochs=1, batch_size=batch_size, verbose=0, shuffle=False)
-        model.reset_states()
+        model.layers[0].reset_states()
     return model
 
 
@@ -50,12 +51,13 @@ print(predictions)
 
 # the same with a batch of 5 sequences and GRU (Keras 3 Functional spelling)
 inputs = keras.Input(batch_shape=(5, 1, 1))
-outputs = Dense(1)(keras.layers.GRU(3, stateful=True)(inputs))
+gru = keras.layers.GRU(3, stateful=True)
+outputs = Dense(1)(gru(inputs))
 model = keras.Model(inputs, outputs)
 model.compile(loss="mse", optimizer="sgd")
 X5 = train[:20, 0].reshape(20, 1, 1)
 y5 = train[:20, 1]
 for i in range(2):
     model.fit(X5, y5, epochs=1, batch_size=5, verbose=0, shuffle=False)
-    model.reset_states()
+    gru.reset_state()
 print(model.predict(X5, batch_size=5))
