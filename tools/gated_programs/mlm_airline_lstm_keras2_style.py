@@ -64,7 +64,7 @@ print(model.test_on_batch(testX2, testY))
 model = Sequential()
 model.add(LSTM(5, input_shape=(look_back, 1), activation="relu", recurrent_activation="relu",
                use_bias=False, return_sequences=True))
-model.add(GRU(4, recurrent_activation="tanh", activation="softsign", go_backwards=True))
+model.add(GRU(4, recurrent_activation="tanh", activation="linear", go_backwards=True))
 model.add(Dense(1, activation="linear"))
 model.compile(loss="mae", optimizer="sgd")
 print(model.predict(testX2)[:5])
