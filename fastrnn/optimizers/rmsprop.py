@@ -9,7 +9,7 @@ occurrences' steps. RMSprop with ``momentum > 0`` densifies (every row moves).
 """
 import numpy as np
 
-from .base import Optimizer, _check_bool, _check_number
+from .base import Optimizer, _cast, _check_bool, _check_number
 from .sparse import SparseGradient
 
 __all__ = ["RMSprop", "Adagrad", "Adadelta"]
@@ -120,7 +120,7 @@ class Adagrad(Optimizer):
             "accumulator" not in self._slots[key][1]
         acc = self._slot(variable, "accumulator")
         if fresh:
-            acc[...] = self.initial_accumulator_value
+            acc[...] = _cast(self.initial_accumulator_value, acc.dtype.type)  # Constant init: tf.cast
         return acc
 
     def _build_slots(self, variable):
