@@ -10,6 +10,7 @@ from .input_layer import Input, InputLayer, KerasTensor, Node
 from .merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, maximum, minimum, multiply, subtract)
 from .rnn.bidirectional import Bidirectional
+from .rnn.cells import RNN, GRUCell, LSTMCell, SimpleRNNCell
 from .rnn.gru import GRU
 from .rnn.lstm import LSTM
 from .rnn.simple_rnn import SimpleRNN
@@ -18,7 +19,7 @@ from .stateless import (Activation, Dropout, Flatten, Lambda, Masking, Permute, 
                         Reshape)
 
 __all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "SimpleRNN",
-           "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Dense", "Embedding", "Dropout",
+           "LSTM", "GRU", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "Bidirectional", "TimeDistributed", "Dense", "Embedding", "Dropout",
            "Activation", "Flatten",
            "Reshape", "RepeatVector", "Permute", "Masking", "Lambda", "Concatenate", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "concatenate", "add",
@@ -28,7 +29,7 @@ __all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "Si
 # Classes a config may name: never looked up anywhere else, so a config cannot reach code
 # outside this table (custom_objects extends it per call).
 LAYERS = {cls.__name__: cls for cls in (
-    InputLayer, SimpleRNN, LSTM, GRU,
+    InputLayer, SimpleRNN, LSTM, GRU, RNN,
     Bidirectional, TimeDistributed, Dense, Embedding, Dropout, Activation, Flatten,
     Reshape, RepeatVector, Permute, Masking, Concatenate, Add, Subtract, Multiply, Average,
     Maximum, Minimum)}
