@@ -355,6 +355,20 @@ def mask_initial_state_bidir_gru(K, dtype="float32"):
     return K.Model([enc, dec], K.layers.Dense(2, name="head")(seq), name="mask_init_bigru")
 
 
+def mask_global_pooling(K, dtype="float32"):
+    """Embedding(mask_zero) -> Bidirectional(LSTM(seq)) -> [GlobalMaxPooling1D (ignores the
+    mask), GlobalAveragePooling1D (masked mean)] -> concatenate -> Dense(sigmoid)."""
+    x = K.Input(shape=(7,), dtype="int32", name="tokens")
+    seq = K.layers.Bidirectional(K.layers.LSTM(3, return_sequences=True, name="lstm"),
+                                 name="bidir")(K.layers.Embedding(12, 4, mask_zero=True,
+                                                                  name="embed")(x))
+    pooled = K.layers.concatenate([K.layers.GlobalMaxPooling1D(name="max_pool")(seq),
+                                   K.layers.GlobalAveragePooling1D(name="avg_pool")(seq)],
+                                  name="pools")
+    return K.Model(x, K.layers.Dense(1, activation="sigmoid", name="out")(pooled),
+                   name="global_pooling")
+
+
 CASES = {
     "graph_encoder_decoder": dict(build=encoder_decoder, dtype="float32", batch=4,
                                   inputs=[("float", (5, 3)), ("float", (4, 2))], summary=True),
@@ -427,6 +441,13 @@ CASES = {
         train={"compile": {"optimizer": {"class": "SGD", "config": {"learning_rate": 0.1}},
                            "loss": "mse", "metrics": ["mae"]},
                "method": "train_on_batch", "steps": 3, "targets": [("float", (5, 2))]}),
+    "mask_global_pooling": dict(
+        build=mask_global_pooling, dtype="float32", batch=6, no_empty_rows=True,
+        inputs=[("tokens", (7,), 12)],
+        train={"compile": {"optimizer": {"class": "Adam", "config": {"learning_rate": 0.02}},
+                           "loss": "binary_crossentropy", "metrics": ["accuracy"]},
+               "method": "fit", "fit": {"batch_size": 3, "epochs": 2, "shuffle": False},
+               "targets": [("binary", (1,))]}),
     # issue 8
     "mask_embed_bidir_td": dict(build=mask_embed_bidir_td, dtype="float32", batch=6,
                                 inputs=[("tokens", (7,), 12)]),
