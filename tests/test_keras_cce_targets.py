@@ -54,4 +54,5 @@ def test_softmax_sequence_model_trains_like_keras_on_padded_targets():
         loss = model.train_on_batch(f["x"], f["y"])
         assert_allclose(loss, f[f"loss_{s}"], rtol=1e-5, atol=1e-6)
         for i, w in enumerate(model.get_weights()):
-            assert_allclose(w, f[f"w{s + 1}_{i}"], rtol=1e-5, atol=1e-6, err_msg=f"step {s} weight {i}")
+            assert_allclose(w, f[f"w{s + 1}_{i}"], rtol=1e-5, atol=1e-6,
+                            err_msg=f"step {s} weight {i}")

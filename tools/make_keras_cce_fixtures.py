@@ -55,13 +55,15 @@ def main():
         tape.watch(p)
         loss = keras.losses.categorical_crossentropy(t, p)
         total = tf.reduce_sum(loss)
-    out["probs"], out["loss_p"], out["grad_p"] = probs, loss.numpy(), tape.gradient(total, p).numpy()
+    out["probs"], out["loss_p"] = probs, loss.numpy()
+    out["grad_p"] = tape.gradient(total, p).numpy()
 
     keras.utils.set_random_seed(1)
     inp = keras.Input(shape=(4, 3))
     model = keras.Model(inp, keras.layers.Dense(5, activation="softmax")(
         keras.layers.LSTM(3, return_sequences=True)(inp)))
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), loss="categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5),
+                  loss="categorical_crossentropy")
     xs = rng.normal(size=(6, 4, 3)).astype("float32")
     ys = np.zeros((6, 4, 5), "float32")
     ys[np.arange(6)[:, None], np.arange(4)[None], rng.integers(0, 5, size=(6, 4))] = 1.0

@@ -21,7 +21,8 @@ from .stateless import (Activation, Dropout, Flatten, Lambda, Masking, Permute, 
                         Reshape)
 
 __all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "SimpleRNN",
-           "LSTM", "GRU", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "Bidirectional", "TimeDistributed", "Dense", "Embedding", "Dropout",
+           "LSTM", "GRU", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "Bidirectional",
+           "TimeDistributed", "Dense", "Embedding", "Dropout",
            "Activation", "Flatten", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
            "GlobalAvgPool1D", "GlobalMaxPool1D",
            "Reshape", "RepeatVector", "Permute", "Masking", "Lambda", "Concatenate", "Add",

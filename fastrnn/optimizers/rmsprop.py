@@ -120,7 +120,8 @@ class Adagrad(Optimizer):
             "accumulator" not in self._slots[key][1]
         acc = self._slot(variable, "accumulator")
         if fresh:
-            acc[...] = _cast(self.initial_accumulator_value, acc.dtype.type)  # Constant init: tf.cast
+            # Keras's Constant initializer: ops.cast, float32-rounded first
+            acc[...] = _cast(self.initial_accumulator_value, acc.dtype.type)
         return acc
 
     def _build_slots(self, variable):

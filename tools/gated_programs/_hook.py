@@ -6,8 +6,8 @@ layer by layer in ``model.layers`` order. CMP_MODE=load (under fastrnn): the sam
 weights, so both libraries start from the same numbers (layers shared by a later model, e.g. the
 inference models of an encoder-decoder, keep their trained weights). Every call's full result is
 logged to CMP_DIR/events_<mode>.npz (event i: ``<i>/<kind>/<name>`` arrays), and after every
-training call (fit, train_on_batch) the model's weights too (kind suffixed ``~random`` when the model
-has dropout, so its training draws random masks); ``fit`` runs with shuffle=False.
+training call (fit, train_on_batch) the model's weights too (kind suffixed ``~random`` when the
+model has dropout, so its training draws random masks); ``fit`` runs with shuffle=False.
 """
 import atexit
 import json
@@ -58,7 +58,7 @@ def _log(kind, value, model=None):
     event = _arrays(value)
     if model is not None:
         event.update(_arrays(model.get_weights(), "weights"))
-        if MODE == "save" and _random_training(model):  # keras decides; fastrnn keys follow
+        if MODE == "save" and _random_training(model):  # keras decides; fastrnn follows
             kind += "~random"
     _events.append((kind, event))
 
@@ -75,7 +75,7 @@ def _flush():
 
 
 def _build(model, x):
-    """Build a model whose layers get their shapes on first use, by predicting 2 rows (not logged)."""
+    """Build a model whose layers get their shapes on first use: predict 2 rows (not logged)."""
     if all(getattr(layer, "built", True) for layer in model.layers) or x is None:
         return
     head = [a[:2] for a in x] if isinstance(x, (list, tuple)) else x[:2]

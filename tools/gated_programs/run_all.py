@@ -13,8 +13,8 @@ result in full, plus the weights after every training call. Every logged array i
 Program header comments read by the runner:
     # dtype: float64            compare with the float64 tolerances
 
-A training call of a model with dropout (kind ``fit~random`` / ``train_on_batch~random``) draws random
-masks in both libraries: from then on only shapes and finiteness are compared.
+A training call of a model with dropout (kind ``fit~random`` / ``train_on_batch~random``) draws
+random masks in both libraries: from then on only shapes and finiteness are compared.
 
 Results: tools/gated_programs/results/<name>.txt (both runs' output and the comparison).
 """
@@ -69,7 +69,7 @@ def run(name, mode, cmp_dir):
     p = subprocess.run(["timeout", "300", py, "-c", boot], cwd=work, env=env,
                        capture_output=True, text=True)
     dt = time.time() - t0
-    err = [l for l in p.stderr.strip().splitlines() if l.strip()]
+    err = [line for line in p.stderr.strip().splitlines() if line.strip()]
     last = err[-1] if (p.returncode and err) else ""
     shutil.rmtree(work, ignore_errors=True)
     return p.returncode, last, dt, p.stdout, "\n".join(err[-30:])
@@ -85,7 +85,8 @@ def compare(cmp_dir, dtype):
             return {k: z[k] for k in z.files}
     k, f = load("save"), load("load")
     random_kinds = {key.split("/")[0] for key in k if key.split("/")[1].endswith("~random")}
-    f = {("%s/%s~random/%s" % tuple(key.split("/", 2)) if key.split("/")[0] in random_kinds else key): v
+    f = {("%s/%s~random/%s" % tuple(key.split("/", 2))
+          if key.split("/")[0] in random_kinds else key): v
          for key, v in f.items()}
     rows, ok_all, trained, random_training = [], bool(k), False, False
     for key in sorted(set(k) | set(f)):
@@ -145,14 +146,16 @@ def main():
         d_out, d_w = summarize(rows)
         shutil.rmtree(cmp_dir, ignore_errors=True)
         with open(os.path.join(HERE, "results", name + ".txt"), "w") as fh:
-            fh.write("keras exit %d in %.1fs %s\nfastrnn exit %d in %.1fs %s\n" % (kc, kt, kl, fc, ft, fl))
+            fh.write("keras exit %d in %.1fs %s\nfastrnn exit %d in %.1fs %s\n"
+                     % (kc, kt, kl, fc, ft, fl))
             for key, kind, d, r in rows:
                 fh.write("%-4s %-60s %-32s %s\n" % ("ok" if r else "FAIL", key, kind,
                                                      "" if d is None else "%.2e" % d))
             fh.write("==== keras stdout\n%s\n==== keras stderr\n%s\n" % (kout[-3000:], kerr))
             fh.write("==== fastrnn stdout\n%s\n==== fastrnn stderr\n%s\n" % (fout[-3000:], ferr))
         fails = [key for key, kind, d, r in rows if not r]
-        print("%-34s %s  keras %d/%.0fs fastrnn %d/%.0fs  events %3d  out %.1e  weights %.1e %s%s" % (
+        print("%-34s %s  keras %d/%.0fs fastrnn %d/%.0fs  events %3d  out %.1e  weights %.1e "
+              "%s%s" % (
             name, "PASS" if ok else "FAIL", kc, kt, fc, ft, len(rows), d_out, d_w,
             (kl or fl)[:120], ("  first fail: " + fails[0]) if fails else ""), flush=True)
         table.append((name, ok))
