@@ -20,7 +20,7 @@ def activation_backward(ctx, d_output):
         return y * (d_output - np.sum(d_output * y, axis=-1, keepdims=True))
     if ctx.activation == "linear":
         return d_output
-    return d_output * activations.derivative_from_output(ctx.activation, y)
+    return d_output * activations.derivative(ctx.activation, getattr(ctx, "logits", None), y)
 
 
 class Dense(Layer):
@@ -31,7 +31,10 @@ class Dense(Layer):
 
     Args:
         units: positive integer. activation: None (linear), "tanh", "relu",
-        "sigmoid" or "softmax". use_bias, kernel_initializer, bias_initializer.
+        "sigmoid", "softmax" or another of Keras 3's elementwise activations (elu, selu,
+        softplus, softsign, silu/swish, gelu, exponential, hard_sigmoid, hard_silu,
+        leaky_relu, relu6, mish; fastrnn.activations). use_bias, kernel_initializer,
+        bias_initializer.
         kernel_regularizer, bias_regularizer: a ``fastrnn.regularizers`` object or name
         ("l1", "l2", "l1_l2"); its penalty is added to the training loss.
         activity_regularizer: penalty on the output, ``reg(output) / batch`` (Keras 3).
