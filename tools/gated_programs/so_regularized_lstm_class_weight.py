@@ -2,7 +2,7 @@
 #   (keras.io/api/layers/regularizers: "LSTM(..., kernel_regularizer=regularizers.l2(1e-4),
 #   recurrent_regularizer=..., bias_regularizer=...)"), constraints ("recurrent_constraint=
 #   max_norm(3)"), class_weight for an imbalanced binary task (TF tutorial "Classification on
-#   imbalanced data"), Bidirectional with an explicit backward_layer
+#   imbalanced data", with elu/swish Dense layers), Bidirectional with an explicit backward_layer
 #   (keras.io/api/layers/recurrent_layers/bidirectional), and a stateful Bidirectional LSTM
 #   reset between epochs.
 import numpy as np
@@ -19,6 +19,8 @@ model = keras.Sequential([
                 bias_regularizer=regularizers.l2(1e-2), activity_regularizer=regularizers.l2(1e-3),
                 recurrent_constraint=constraints.max_norm(0.5), return_sequences=True),
     layers.GRU(4, kernel_constraint=constraints.unit_norm(), reset_after=False),
+    layers.Dense(6, activation="elu"),
+    layers.Dense(4, activation="swish"),
     layers.Dense(1, activation="sigmoid"),
 ])
 model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
