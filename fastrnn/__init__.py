@@ -21,7 +21,8 @@ __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense", "Input", "Input
 def __getattr__(name):
     # losses, optimizers, metrics and callbacks load on first use
     if name in ("losses", "optimizers", "metrics", "callbacks", "reference", "regularizers",
-                "constraints", "datasets", "preprocessing", "interop", "saving"):
+                "constraints", "datasets", "preprocessing", "interop", "saving", "config",
+                "backend"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'fastrnn' has no attribute {name!r}")

@@ -14,10 +14,16 @@ def invalid(argument, expected, got):
                       f"{expected}, got {got!r}.")
 
 
-def float_dtype(value, argument="dtype"):
-    """'float32' or 'float64' from a name, a NumPy dtype or None (float32)."""
+def _floatx():
+    from .config import floatx
+    return floatx()
+
+
+def float_dtype(value, argument="dtype", default=None):
+    """'float32' or 'float64' from a name, a NumPy dtype or None (``default``, else
+    ``fastrnn.config.floatx()``)."""
     if value is None:
-        return "float32"
+        return default or _floatx()
     try:
         name = value if isinstance(value, str) else np.dtype(value).name
     except TypeError:
@@ -28,9 +34,10 @@ def float_dtype(value, argument="dtype"):
 
 
 def any_dtype(value, argument="dtype"):
-    """A NumPy dtype name for an Input: floats, ints, bool (token ids are int32)."""
+    """A NumPy dtype name for an Input: floats, ints, bool (token ids are int32); None gives
+    ``fastrnn.config.floatx()``."""
     if value is None:
-        return "float32"
+        return _floatx()
     try:
         name = np.dtype(value).name
     except TypeError:

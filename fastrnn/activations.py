@@ -1,6 +1,14 @@
 """Activations by their Keras names: the recurrence runs them inside the kernel,
-Dense applies them here (forward and derivative side by side)."""
+Dense applies them here (forward and derivative side by side).
+
+The recurrent layers take only the kernel's set (``RECURRENT``; LSTM/GRU add hard_sigmoid).
+``Dense`` and ``Activation`` also take Keras 3's elementwise activations elu, selu, softplus,
+softsign, silu (swish), gelu (exact, erf), exponential, hard_sigmoid (relu6(x + 3) / 6),
+hard_silu (hard_swish), leaky_relu (slope 0.2), relu6 and mish, with TensorFlow's gradients
+(keras/src/activations/activations.py; fixture ``tool_activations.npz``).
+"""
 import numpy as np
+from scipy.special import erf
 
 __all__ = ["get", "tanh", "relu", "sigmoid", "linear", "softmax", "serialize"]
 
@@ -39,8 +47,43 @@ _DERIVATIVES = {
     "linear": lambda y: np.ones_like(y),
 }
 
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _softplus(x):
+    return np.logaddexp(0, x)
+
+
+def _relu6(x):
+    return np.clip(x, 0, 6)
+
+
+# Keras 3's other elementwise activations: value and d value / d pre-activation z
+_MORE = {
+    "elu": (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+            lambda z: np.where(z > 0, 1, np.exp(np.minimum(z, 0)))),
+    "selu": (lambda z: _SELU_SCALE * np.where(z > 0, z, _SELU_ALPHA * np.expm1(np.minimum(z, 0))),
+             lambda z: _SELU_SCALE * np.where(z >= 0, 1, _SELU_ALPHA * np.exp(np.minimum(z, 0)))),
+    "softplus": (_softplus, lambda z: sigmoid(z)),
+    "softsign": (lambda z: z / (1 + np.abs(z)), lambda z: 1 / np.square(1 + np.abs(z))),
+    "silu": (lambda z: z * sigmoid(z), lambda z: sigmoid(z) * (1 + z * (1 - sigmoid(z)))),
+    "gelu": (lambda z: 0.5 * z * (1 + erf(z / np.sqrt(2))),
+             lambda z: (0.5 * (1 + erf(z / np.sqrt(2)))
+                        + z * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi))),
+    "exponential": (np.exp, np.exp),
+    "hard_sigmoid": (lambda z: _relu6(z + 3) / 6, lambda z: ((z > -3) & (z < 3)) / 6),
+    "hard_silu": (lambda z: z * _relu6(z + 3) / 6,
+                  lambda z: _relu6(z + 3) / 6 + z * ((z > -3) & (z < 3)) / 6),
+    "leaky_relu": (lambda z: np.where(z > 0, z, 0.2 * z), lambda z: np.where(z > 0, 1, 0.2)),
+    "relu6": (_relu6, lambda z: (z > 0) & (z < 6)),
+    "mish": (lambda z: z * np.tanh(_softplus(z)),
+             lambda z: np.tanh(_softplus(z)) + z * sigmoid(z) * (1 - np.tanh(_softplus(z)) ** 2)),
+}
+_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
+
 _BY_NAME = {"tanh": tanh, "relu": relu, "sigmoid": sigmoid, "linear": linear,
             "softmax": softmax}
+_BY_NAME.update({name: fns[0] for name, fns in _MORE.items()})
 RECURRENT = ("tanh", "relu", "sigmoid", "linear")
 
 
@@ -50,6 +93,8 @@ def get(identifier, argument="activation", allowed=None):
     name = identifier
     if identifier is None:
         name = "linear"
+    elif isinstance(identifier, str):
+        name = _ALIASES.get(identifier, identifier)
     elif callable(identifier):
         name = getattr(identifier, "__name__", None)
         module = getattr(identifier, "__module__", "") or ""
@@ -63,7 +108,15 @@ def get(identifier, argument="activation", allowed=None):
 
 
 def apply(name, x):
-    return _BY_NAME[name](x)
+    x = np.asarray(x)
+    return np.asarray(_BY_NAME[name](x), dtype=x.dtype) if name in _MORE else _BY_NAME[name](x)
+
+
+def derivative(name, z, y):
+    """act'(z) for the pre-activation ``z`` and output ``y = act(z)`` (softmax: callers)."""
+    if name in _MORE:
+        return np.asarray(_MORE[name][1](z), dtype=y.dtype)
+    return _DERIVATIVES[name](y)
 
 
 def derivative_from_output(name, y):

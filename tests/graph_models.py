@@ -328,6 +328,47 @@ _TWO_HEADS_COMPILE = {
 }
 _TWO_HEADS_TARGETS = [("float", (2,)), ("binary", (1,))]
 
+def mask_initial_state_lstm(K, dtype="float32"):
+    """Masked encoder -> [h, c] -> masked decoder LSTM(initial_state=...): Keras 3 runs the
+    decoder unmasked (a layer given several tensor arguments gets no automatic mask) but keeps
+    its output mask for the loss."""
+    enc = K.Input(shape=(6,), dtype="int32", name="enc_tokens")
+    dec = K.Input(shape=(5,), dtype="int32", name="dec_tokens")
+    _, h, c = K.layers.LSTM(3, return_state=True, name="encoder")(
+        K.layers.Embedding(10, 4, mask_zero=True, name="enc_embed")(enc))
+    seq = K.layers.LSTM(3, return_sequences=True, name="decoder")(
+        K.layers.Embedding(9, 4, mask_zero=True, name="dec_embed")(dec), initial_state=[h, c])
+    return K.Model([enc, dec], K.layers.Dense(4, name="head")(seq), name="mask_init_lstm")
+
+
+def mask_initial_state_bidir_gru(K, dtype="float32"):
+    """Bidirectional(GRU(return_state, reset_after=False)) states start a masked
+    Bidirectional(GRU) decoder (merge_mode="sum"), as above."""
+    enc = K.Input(shape=(6,), dtype="int32", name="enc_tokens")
+    dec = K.Input(shape=(5,), dtype="int32", name="dec_tokens")
+    _, fh, bh = K.layers.Bidirectional(
+        K.layers.GRU(3, return_state=True, reset_after=False, name="enc_gru"), name="encoder")(
+        K.layers.Embedding(10, 4, mask_zero=True, name="enc_embed")(enc))
+    seq = K.layers.Bidirectional(K.layers.GRU(3, return_sequences=True, name="dec_gru"),
+                                 merge_mode="sum", name="decoder")(
+        K.layers.Embedding(9, 4, mask_zero=True, name="dec_embed")(dec), initial_state=[fh, bh])
+    return K.Model([enc, dec], K.layers.Dense(2, name="head")(seq), name="mask_init_bigru")
+
+
+def mask_global_pooling(K, dtype="float32"):
+    """Embedding(mask_zero) -> Bidirectional(LSTM(seq)) -> [GlobalMaxPooling1D (ignores the
+    mask), GlobalAveragePooling1D (masked mean)] -> concatenate -> Dense(sigmoid)."""
+    x = K.Input(shape=(7,), dtype="int32", name="tokens")
+    seq = K.layers.Bidirectional(K.layers.LSTM(3, return_sequences=True, name="lstm"),
+                                 name="bidir")(K.layers.Embedding(12, 4, mask_zero=True,
+                                                                  name="embed")(x))
+    pooled = K.layers.concatenate([K.layers.GlobalMaxPooling1D(name="max_pool")(seq),
+                                   K.layers.GlobalAveragePooling1D(name="avg_pool")(seq)],
+                                  name="pools")
+    return K.Model(x, K.layers.Dense(1, activation="sigmoid", name="out")(pooled),
+                   name="global_pooling")
+
+
 CASES = {
     "graph_encoder_decoder": dict(build=encoder_decoder, dtype="float32", batch=4,
                                   inputs=[("float", (5, 3)), ("float", (4, 2))], summary=True),
@@ -386,6 +427,27 @@ CASES = {
         train={"compile": {"optimizer": {"class": "Adam", "config": {"learning_rate": 0.02}},
                            "loss": "binary_crossentropy", "metrics": ["accuracy"]},
                "method": "train_on_batch", "steps": 3, "targets": [("binary", (1,))]}),
+    # a masked RNN called with initial_state tensors (gated_programs check)
+    "mask_initial_state_lstm": dict(
+        build=mask_initial_state_lstm, dtype="float32", batch=6,
+        inputs=[("tokens", (6,), 10), ("tokens", (5,), 9)],
+        train={"compile": {"optimizer": {"class": "Adam", "config": {"learning_rate": 0.02}},
+                           "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
+               "method": "fit", "fit": {"batch_size": 3, "epochs": 2, "shuffle": False},
+               "targets": [("class", (5,), 4)]}),
+    "mask_initial_state_bidir_gru": dict(
+        build=mask_initial_state_bidir_gru, dtype="float32", batch=6,
+        inputs=[("tokens", (6,), 10), ("tokens", (5,), 9)],
+        train={"compile": {"optimizer": {"class": "SGD", "config": {"learning_rate": 0.1}},
+                           "loss": "mse", "metrics": ["mae"]},
+               "method": "train_on_batch", "steps": 3, "targets": [("float", (5, 2))]}),
+    "mask_global_pooling": dict(
+        build=mask_global_pooling, dtype="float32", batch=6, no_empty_rows=True,
+        inputs=[("tokens", (7,), 12)],
+        train={"compile": {"optimizer": {"class": "Adam", "config": {"learning_rate": 0.02}},
+                           "loss": "binary_crossentropy", "metrics": ["accuracy"]},
+               "method": "fit", "fit": {"batch_size": 3, "epochs": 2, "shuffle": False},
+               "targets": [("binary", (1,))]}),
     # issue 8
     "mask_embed_bidir_td": dict(build=mask_embed_bidir_td, dtype="float32", batch=6,
                                 inputs=[("tokens", (7,), 12)]),

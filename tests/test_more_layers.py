@@ -332,3 +332,14 @@ def test_keras_tutorial_embedding_rnn():
     preds = model.predict(x, verbose=0)
     assert preds.shape == (n, 1)
     assert np.mean((preds[:, 0] > 0.5) == (y > 0.5)) > 0.8
+
+
+def test_embedding_weights_argument_sets_the_initial_embeddings():
+    # Keras 3's Embedding(weights=...): GloVe tutorials pass weights=[embedding_matrix]
+    matrix = np.arange(12.0).reshape(4, 3)
+    frozen = Embedding(4, 3, weights=[matrix], trainable=False)
+    np.testing.assert_array_equal(frozen(np.array([[1, 3]]))[0], matrix[[1, 3]])
+    assert frozen.get_weights()[0].dtype == np.float32 and not frozen.trainable
+    np.testing.assert_array_equal(Embedding(4, 3, weights=matrix).get_weights()[0], matrix)
+    with pytest.raises(ValueError, match=r"shape \(4, 2\)"):
+        Embedding(4, 2, weights=[matrix])

@@ -76,12 +76,15 @@ def test_sparse_gradient_validation_and_dense_form():
 # ----------------------------------------------------------------------------- dense rules
 
 def _numpy_rules(name, g_steps, w, lr=0.0625):
-    """Keras 3's formulas written out in float64 for one variable."""
+    """Keras 3's formulas written out in float64 for one variable; ``f`` is Keras's
+    ``ops.cast(python_float, float64)``, which TensorFlow rounds through float32."""
+    def f(value):
+        return float(np.float32(value))
     w = w.astype(np.float64)
     s1, s2 = np.zeros_like(w), np.zeros_like(w)
     u_prod = 1.0
     if name == "adagrad":
-        s1[...] = 0.1
+        s1[...] = f(0.1)                       # Constant(0.1) initializer: a cast
     for t, g in enumerate(g_steps, start=1):
         if name == "adagrad":
             s1 += g * g
@@ -94,20 +97,20 @@ def _numpy_rules(name, g_steps, w, lr=0.0625):
         elif name == "adamax":
             s1 += (g - s1) * 0.1
             s2[...] = np.maximum(0.999 * s2, np.abs(g))
-            w -= lr * s1 / ((1 - 0.9 ** t) * (s2 + 1e-7))
+            w -= lr * s1 / ((1 - f(0.9) ** t) * (s2 + 1e-7))
         elif name == "nadam":
-            u_t = 0.9 * (1 - 0.5 * 0.96 ** t)
-            u_t1 = 0.9 * (1 - 0.5 * 0.96 ** (t + 1))
-            u_prod *= u_t
-            s1 += (g - s1) * 0.1
-            s2 += (g * g - s2) * 0.001
+            u_prod *= 0.9 * (1 - 0.5 * 0.96 ** t)  # Python floats: exact
+            u_t = f(0.9) * (1 - 0.5 * f(0.96) ** t)
+            u_t1 = f(0.9) * (1 - 0.5 * f(0.96) ** (t + 1))
+            s1 += (g - s1) * (1 - f(0.9))
+            s2 += (g * g - s2) * (1 - f(0.999))
             m_hat = u_t1 * s1 / (1 - u_prod * u_t1) + (1 - u_t) * g / (1 - u_prod)
-            w -= m_hat * lr / (np.sqrt(s2 / (1 - 0.999 ** t)) + 1e-7)
+            w -= m_hat * lr / (np.sqrt(s2 / (1 - f(0.999) ** t)) + 1e-7)
         elif name == "adamw":
-            w -= w * 0.004 * lr
+            w -= w * f(0.004) * lr
             s1 += (g - s1) * 0.1
             s2 += (g * g - s2) * 0.001
-            w -= s1 * lr * math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) / (np.sqrt(s2) + 1e-7)
+            w -= s1 * lr * math.sqrt(1 - f(0.999) ** t) / (1 - f(0.9) ** t) / (np.sqrt(s2) + 1e-7)
     return w
 
 

@@ -87,6 +87,9 @@ def _activation(g, name, x, base):
         return x
     if name == "softmax":
         return g.node("Softmax", [x], base, axis=-1)
+    if name not in _ACTS:
+        raise NotImplementedError(f"to_onnx: activation {name!r} has no ONNX export in fastrnn "
+                                  f"(exported: {sorted(_ACTS)}).")
     return g.node(_ACTS[name], [x], base)
 
 

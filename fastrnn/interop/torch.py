@@ -344,8 +344,12 @@ def _stacks(group_head, nxt):
 
 def _activation_module(name):
     nn = _torch().nn
-    return {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid,
-            "softmax": lambda: nn.Softmax(dim=-1), "linear": nn.Identity}[name]()
+    modules = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid,
+               "softmax": lambda: nn.Softmax(dim=-1), "linear": nn.Identity}
+    if name not in modules:
+        raise NotImplementedError(f"to_torch: activation {name!r} has no PyTorch module in "
+                                  f"fastrnn (converted: {sorted(modules)}).")
+    return modules[name]()
 
 
 def _layer_modules(layer):

@@ -9,7 +9,10 @@ from .core import Dense, Embedding
 from .input_layer import Input, InputLayer, KerasTensor, Node
 from .merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add,
                       average, concatenate, maximum, minimum, multiply, subtract)
+from .pooling import (GlobalAveragePooling1D, GlobalAvgPool1D, GlobalMaxPool1D,
+                      GlobalMaxPooling1D)
 from .rnn.bidirectional import Bidirectional
+from .rnn.cells import RNN, GRUCell, LSTMCell, SimpleRNNCell
 from .rnn.gru import GRU
 from .rnn.lstm import LSTM
 from .rnn.simple_rnn import SimpleRNN
@@ -18,8 +21,10 @@ from .stateless import (Activation, Dropout, Flatten, Lambda, Masking, Permute, 
                         Reshape)
 
 __all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "SimpleRNN",
-           "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Dense", "Embedding", "Dropout",
-           "Activation", "Flatten",
+           "LSTM", "GRU", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "Bidirectional",
+           "TimeDistributed", "Dense", "Embedding", "Dropout",
+           "Activation", "Flatten", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+           "GlobalAvgPool1D", "GlobalMaxPool1D",
            "Reshape", "RepeatVector", "Permute", "Masking", "Lambda", "Concatenate", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "concatenate", "add",
            "subtract", "multiply", "average", "maximum", "minimum", "serialize",
@@ -28,10 +33,10 @@ __all__ = ["Layer", "Context", "Input", "InputLayer", "KerasTensor", "Node", "Si
 # Classes a config may name: never looked up anywhere else, so a config cannot reach code
 # outside this table (custom_objects extends it per call).
 LAYERS = {cls.__name__: cls for cls in (
-    InputLayer, SimpleRNN, LSTM, GRU,
+    InputLayer, SimpleRNN, LSTM, GRU, RNN,
     Bidirectional, TimeDistributed, Dense, Embedding, Dropout, Activation, Flatten,
     Reshape, RepeatVector, Permute, Masking, Concatenate, Add, Subtract, Multiply, Average,
-    Maximum, Minimum)}
+    Maximum, Minimum, GlobalAveragePooling1D, GlobalMaxPooling1D)}
 
 
 def serialize(layer):

@@ -20,7 +20,7 @@ def activation_backward(ctx, d_output):
         return y * (d_output - np.sum(d_output * y, axis=-1, keepdims=True))
     if ctx.activation == "linear":
         return d_output
-    return d_output * activations.derivative_from_output(ctx.activation, y)
+    return d_output * activations.derivative(ctx.activation, getattr(ctx, "logits", None), y)
 
 
 class Dense(Layer):
@@ -31,7 +31,10 @@ class Dense(Layer):
 
     Args:
         units: positive integer. activation: None (linear), "tanh", "relu",
-        "sigmoid" or "softmax". use_bias, kernel_initializer, bias_initializer.
+        "sigmoid", "softmax" or another of Keras 3's elementwise activations (elu, selu,
+        softplus, softsign, silu/swish, gelu, exponential, hard_sigmoid, hard_silu,
+        leaky_relu, relu6, mish; fastrnn.activations). use_bias, kernel_initializer,
+        bias_initializer.
         kernel_regularizer, bias_regularizer: a ``fastrnn.regularizers`` object or name
         ("l1", "l2", "l1_l2"); its penalty is added to the training loss.
         activity_regularizer: penalty on the output, ``reg(output) / batch`` (Keras 3).
@@ -180,6 +183,8 @@ class Embedding(Layer):
             ``inputs != 0`` for the layers after it (Keras 3).
         embeddings_regularizer, embeddings_constraint, activity_regularizer: as Dense's
             (a regularizer's gradient on the embeddings is dense, as in Keras).
+        weights: optional initial embeddings, a (input_dim, output_dim) array or a list
+            holding one (Keras 3, and the GloVe tutorials' ``weights=[embedding_matrix]``).
         input_length: Keras 2's fixed sequence length. Without it the layer declares the
             input shape (None, None), as Keras 2 did, so a Sequential model starting with
             an Embedding is built at once.
@@ -194,7 +199,7 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 input_length=None, seed=None, lora_rank=None, **kwargs):
+                 input_length=None, seed=None, lora_rank=None, weights=None, **kwargs):
         if lora_rank is not None:
             raise NotImplementedError("fastrnn does not implement argument `lora_rank` of "
                                       f"Embedding; got {lora_rank!r}. Remove it, or pass None.")
@@ -219,6 +224,11 @@ class Embedding(Layer):
         self.seed = seed
         self._rng = self._make_rng(seed)
         self.embeddings = None
+        if weights is not None:                  # Keras 3: build now, then set_weights
+            self.build()
+            if not (isinstance(weights, list) and len(weights) == 1):
+                weights = [weights]
+            self.set_weights(weights)
 
     def build(self, input_shape=None):
         if input_shape is not None:

@@ -71,7 +71,8 @@ class Dropout(_Stateless):
 
 
 class Activation(_Stateless):
-    """Applies an activation function: "tanh", "relu", "sigmoid", "linear" or "softmax".
+    """Applies an activation function: "tanh", "relu", "sigmoid", "linear", "softmax" or
+    another of Keras 3's elementwise activations (as ``Dense``'s ``activation``).
 
     Example:
     >>> Activation("relu")(np.array([[-1.0, 2.0]])).tolist()

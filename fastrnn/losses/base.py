@@ -23,11 +23,12 @@ _REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", 
 # ----------------------------------------------------------------------------- helpers
 
 def _float_dtype(y_pred):
-    """The compute dtype: a float array's own dtype, else float32 (Keras's floatx)."""
+    """The compute dtype: a float array's own dtype, else Keras's floatx (float32)."""
     dtype = getattr(y_pred, "dtype", None)
     if dtype is not None and np.issubdtype(dtype, np.floating):
         return np.dtype(dtype)
-    return np.dtype("float32")
+    from ..config import floatx
+    return np.dtype(floatx())
 
 
 def _squeeze_or_expand(y_true, y_pred):

@@ -12,6 +12,12 @@ Keras 3 with the TensorFlow backend:
                        from_logits: -log_softmax(x)[y]
 
 Where a value is clipped its gradient is zero, as with ``tf.clip_by_value``.
+
+Gradient from logits (``from_logits=True``, or a softmax output layer, which Keras 3 turns
+back into logits): ``softmax(x) - t``, TensorFlow's ``softmax_cross_entropy_with_logits``
+gradient. It is the exact derivative only when each target row sums to 1; Keras 3 trains
+with it also when rows do not (the all-zero rows of padded one-hot sequences, scaled
+targets), so fastrnn does too (fixture ``tool_cce_targets.npz``).
 """
 import numpy as np
 
@@ -58,8 +64,8 @@ def _cce_forward(t, p, from_logits):
 
 def _cce_backward(t, p, g, from_logits):
     g = g[..., None]
-    if from_logits:                    # d/dx of -sum(t * log_softmax(x))
-        return g * (np.exp(_log_softmax(p)) * np.sum(t, axis=-1, keepdims=True) - t)
+    if from_logits:                    # TensorFlow's: softmax(x) - t (exact when sum(t) = 1)
+        return g * (np.exp(_log_softmax(p)) - t)
     lo, hi = _clip_bounds(p.dtype)
     s = np.sum(p, axis=-1, keepdims=True)
     q = p / s

@@ -1,4 +1,5 @@
 """Sequential: a builder over the same graph as Model, as Keras builds it."""
+from .. import _validation as V
 from ..layers.base import Layer
 from ..layers.input_layer import InputLayer, KerasTensor
 from ..training.legacy import ClassMethods
@@ -117,7 +118,7 @@ class Sequential(Model, ClassMethods):
                                  "shape: pass `input_shape` to its first layer, add a "
                                  "fastrnn.Input, call `build(input_shape)` or call the model "
                                  "on data.")
-            dtype = self._input_dtype(self._stack[0]) if self._stack else "float32"
+            dtype = self._input_dtype(self._stack[0]) if self._stack else V.float_dtype(None)
             self._input_layer = InputLayer(batch_shape=tuple(input_shape), dtype=dtype)
         if self._stack:
             self._build_graph()

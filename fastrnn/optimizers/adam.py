@@ -10,7 +10,7 @@ and ``g2`` (its per-occurrence squares, densified).
 """
 import numpy as np
 
-from .base import Optimizer, _check_bool, _check_number
+from .base import Optimizer, _cast, _check_bool, _check_number
 from .sparse import SparseGradient
 
 __all__ = ["Adam", "AdamW", "Adamax", "Nadam"]
@@ -61,8 +61,8 @@ class Adam(Optimizer):
         g, g2 = _dense_and(gradient, np.square)
         dtype = variable.dtype.type
         local_step = dtype(self.iterations + 1)
-        beta_1_power = np.power(dtype(self.beta_1), local_step)
-        beta_2_power = np.power(dtype(self.beta_2), local_step)
+        beta_1_power = np.power(_cast(self.beta_1, dtype), local_step)
+        beta_2_power = np.power(_cast(self.beta_2, dtype), local_step)
         alpha = learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
         m = self._slot(variable, "momentum")
         v = self._slot(variable, "velocity")
@@ -126,7 +126,7 @@ class Adamax(Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         g, g_abs = _dense_and(gradient, np.abs)
         dtype = variable.dtype.type
-        beta_1_power = np.power(dtype(self.beta_1), dtype(self.iterations + 1))
+        beta_1_power = np.power(_cast(self.beta_1, dtype), dtype(self.iterations + 1))
         m = self._slot(variable, "m")
         u = self._slot(variable, "u")
         m += (g - m) * dtype(1 - self.beta_1)
@@ -181,8 +181,8 @@ class Nadam(Optimizer):
         dtype = variable.dtype.type
         local_step = dtype(self.iterations + 1)
         next_step = dtype(self.iterations + 2)
-        decay = dtype(0.96)
-        beta_1, beta_2 = dtype(self.beta_1), dtype(self.beta_2)
+        decay = _cast(0.96, dtype)
+        beta_1, beta_2 = _cast(self.beta_1, dtype), _cast(self.beta_2, dtype)
         u_t = beta_1 * (dtype(1.0) - dtype(0.5) * np.power(decay, local_step))
         u_t_1 = beta_1 * (dtype(1.0) - dtype(0.5) * np.power(decay, next_step))
         u_product_t = dtype(self._u_product)
@@ -190,8 +190,8 @@ class Nadam(Optimizer):
         beta_2_power = np.power(beta_2, local_step)
         m = self._slot(variable, "momentum")
         v = self._slot(variable, "velocity")
-        m += (g - m) * dtype(1 - self.beta_1)
-        v += (g2 - v) * dtype(1 - self.beta_2)
+        m += (g - m) * (1 - beta_1)
+        v += (g2 - v) * (1 - beta_2)
         m_hat = (u_t_1 * m) / (1 - u_product_t_1) + ((1 - u_t) * g) / (1 - u_product_t)
         v_hat = v / (1 - beta_2_power)
         variable -= (m_hat * learning_rate) / (np.sqrt(v_hat) + dtype(self.epsilon))

@@ -14,8 +14,12 @@ One step:
 6. ``iterations += 1``.
 
 Everything is computed in each variable's dtype (float32 by default). The learning rate is
-a float32 number (Keras keeps it in a float32 variable), a ``LearningRateSchedule``
-evaluated at ``iterations``, or a callable without arguments.
+a number in Keras's floatx of the optimizer's creation (Keras keeps it in a variable of that
+dtype: float32 unless ``fastrnn.config.set_floatx("float64")`` came first), a
+``LearningRateSchedule`` evaluated at ``iterations`` (float32), or a callable without arguments.
+Python-float hyperparameters that Keras's update rules pass through ``ops.cast(value,
+variable.dtype)`` (Adam's betas, SGD's momentum, the weight decay) are float32-rounded first, as
+``tf.cast`` of a Python float is (``_cast``); this only matters for float64 variables.
 """
 import math
 import numbers
@@ -27,6 +31,13 @@ from . import schedules as _schedules
 from .sparse import SparseGradient
 
 __all__ = ["Optimizer"]
+
+
+def _cast(value, dtype):
+    """Keras's ``ops.cast(python_float, dtype)`` with TensorFlow: ``tf.cast`` first makes a float32
+    tensor of the Python float, so a float64 variable sees the float32-rounded value
+    (``tf.cast(0.999, tf.float64)`` is 0.9990000128746033)."""
+    return dtype(np.float32(value))
 
 
 def _check_number(name, value, low=None, high=None, low_open=False, high_open=False,
@@ -104,6 +115,8 @@ class Optimizer:
             learning_rate = kwargs.pop("lr")
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        from ..config import floatx
+        self._lr_dtype = np.dtype(floatx())    # Keras: the learning-rate variable's dtype
         self._learning_rate = None
         self.learning_rate = learning_rate
         self.weight_decay = _check_number("weight_decay", weight_decay, low=0, allow_none=True)
@@ -147,8 +160,9 @@ class Optimizer:
     # -- learning rate --------------------------------------------------------------------
     @property
     def learning_rate(self):
-        """The current learning rate as a float (float32-rounded, as Keras stores it)."""
+        """The current learning rate as a float (rounded to the dtype Keras stores it in)."""
         lr = self._learning_rate
+        dtype = np.float32
         if isinstance(lr, _schedules.LearningRateSchedule):
             lr = lr(self.iterations)
             if isinstance(lr, np.ndarray) and lr.ndim == 0:
@@ -158,7 +172,9 @@ class Optimizer:
             lr = _check_number("learning_rate", lr)
         elif callable(lr):
             lr = _check_number("learning_rate", lr())
-        return float(np.float32(lr))
+        else:
+            dtype = getattr(self, "_lr_dtype", np.dtype(np.float32)).type
+        return float(dtype(lr))
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -279,7 +295,7 @@ class Optimizer:
         if self.weight_decay is not None:
             for v in variables:
                 dtype = v.dtype.type
-                v -= v * dtype(self.weight_decay) * dtype(lr)
+                v -= v * _cast(self.weight_decay, dtype) * dtype(lr)
         self._update_all(grads, variables, lr)
         self.iterations += 1
 

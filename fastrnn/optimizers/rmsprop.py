@@ -9,7 +9,7 @@ occurrences' steps. RMSprop with ``momentum > 0`` densifies (every row moves).
 """
 import numpy as np
 
-from .base import Optimizer, _check_bool, _check_number
+from .base import Optimizer, _cast, _check_bool, _check_number
 from .sparse import SparseGradient
 
 __all__ = ["RMSprop", "Adagrad", "Adadelta"]
@@ -123,7 +123,8 @@ class Adagrad(Optimizer):
         fresh = not self._has_slot(variable, "accumulator")
         acc = self._slot(variable, "accumulator")
         if fresh:
-            acc[...] = self.initial_accumulator_value
+            # Keras's Constant initializer: ops.cast, float32-rounded first
+            acc[...] = _cast(self.initial_accumulator_value, acc.dtype.type)
         return acc
 
     def _build_slots(self, variable):

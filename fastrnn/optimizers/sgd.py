@@ -1,5 +1,5 @@
 """SGD (with optional Nesterov momentum), Keras 3's update rule."""
-from .base import Optimizer, _check_bool, _check_number
+from .base import Optimizer, _cast, _check_bool, _check_number
 from .sparse import SparseGradient
 
 __all__ = ["SGD"]
@@ -51,7 +51,7 @@ class SGD(Optimizer):
         if self.momentum == 0:
             variable -= gradient * learning_rate
             return
-        momentum = variable.dtype.type(self.momentum)
+        momentum = _cast(self.momentum, variable.dtype.type)
         m = self._slot(variable, "momentum")
         m[...] = m * momentum - gradient * learning_rate
         if self.nesterov:
