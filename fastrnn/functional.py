@@ -99,7 +99,7 @@ _NUMERIC = {}  # dtype -> a real number or bool (np.issubdtype is slow on every 
 def _real_numeric(dtype):
     ok = _NUMERIC.get(dtype)
     if ok is None:
-        ok = (dtype != object and (np.issubdtype(dtype, np.number) or dtype == np.bool_)
+        ok = (dtype != np.dtype(object) and (np.issubdtype(dtype, np.number) or dtype == np.bool_)
               and not np.issubdtype(dtype, np.complexfloating))
         _NUMERIC[dtype] = ok
     return ok
