@@ -6,9 +6,12 @@
 #include "_pool.h"
 #include "_small.h"
 
-/* A half takes ~0.1-3 us; a wait much longer than that means the other thread is not
- * running (the OS gave its core to another process), and the caller goes on alone. */
-#define FR_SMALL_WAIT_NS 8000L       /* the caller's longest wait for the helper's half */
+/* A half takes ~0.1-3 us. The caller waits for the helper's half at most as long as
+ * its own half took (at least FR_SMALL_WAIT_MIN_NS, at most FR_SMALL_WAIT_NS): past
+ * that, computing the half itself is faster -- the helper is slow (its core is shared
+ * with another process) or not running -- and the caller goes on alone. */
+#define FR_SMALL_WAIT_MIN_NS 1000L
+#define FR_SMALL_WAIT_NS 8000L
 #define FR_HELPER_WAIT_NS 20000L     /* the helper's longest wait for the caller's step */
 #define FR_STOP (1L << 62)           /* claim value: the caller goes on alone */
 
@@ -122,10 +125,17 @@ static void leader(fr_small_ctx *cx) {
     ptrdiff_t ldo_row = (ptrdiff_t)a->T * a->ldo;
     xpart(a, cx->s0, 0, sp, out_at(a, cx->s0, 0, 0), ldo_row);
     for (int s = cx->s0; s < cx->s1; s++) {
+        long own = alone ? 0 : now_ns();
         hpart(a, cx->s0, s, 0, sp, out_at(a, s, 0, 0), ldo_row);
         if (s + 1 < cx->s1)
             xpart(a, s + 1, 0, sp, out_at(a, s + 1, 0, 0), ldo_row);
         if (nr > 0) {
+            long limit = 0;
+            if (!alone) {
+                own = now_ns() - own;
+                limit = own < FR_SMALL_WAIT_MIN_NS ? FR_SMALL_WAIT_MIN_NS
+                        : (own > FR_SMALL_WAIT_NS ? FR_SMALL_WAIT_NS : own);
+            }
             if (alone || cas(&cx->claim.v, s, s + 1)) {
                 xpart(a, s, sp, H, out_at(a, s, 0, sp), ldo_row);
                 hpart(a, cx->s0, s, sp, H, out_at(a, s, 0, sp), ldo_row);
@@ -139,7 +149,7 @@ static void leader(fr_small_ctx *cx) {
                     if (++spins % 16 == 0) {
                         long t = now_ns();
                         if (t0 == 0) t0 = t;
-                        else if (t - t0 > FR_SMALL_WAIT_NS) break;
+                        else if (t - t0 > limit) break;
                     }
                 }
                 if (got) {
