@@ -41,12 +41,13 @@ extensions = [
     ),
     Extension(
         "_gates",  # installed as fastrnn._gates: the LSTM and GRU kernels
-        sources=["src/_gates.pyx", "src/_act_impl.c", "src/_gemm_impl.c"],
+        # threads from src/_pool_impl.c (its own pool), no OpenMP
+        sources=["src/_gates.pyx", "src/_act_impl.c", "src/_gemm_impl.c",
+                 "src/_pool_impl.c"],
         include_dirs=["src", np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=(["-O3", "-fno-trapping-math"] if not DEBUG else ["-O0", "-g"])
-        + OPENMP,
-        extra_link_args=OPENMP,
+        extra_compile_args=(["-O3", "-fno-trapping-math"] if not DEBUG else ["-O0", "-g"]),
+        extra_link_args=["-pthread"],
     ),
 ]
 

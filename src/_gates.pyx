@@ -12,9 +12,12 @@ The design is _kernel.pyx's: one fused-type source for float32 and float64; the 
 projection is one product over all B*T rows for every gate, with the bias pre-filled;
 each step does one recurrent product for all gates (two for GRU reset_after=False, whose
 h-gate product needs r first) on the packed microkernel (or BLAS), then the gate
-activations and the cell update in fused loops. Nothing is allocated inside the loops;
-the batch is split across OpenMP threads; BPTT does the per-step products only and merges
-the weight and input gradients in whole-sequence products afterwards.
+activations and the cell update in fused loops. Each step's products write compact (B, n)
+scratch, never the (B, T, G*U) buffers directly (rows T*G*U apart defeat the caches).
+Nothing is allocated inside the loops; the work is shared by the thread pool of
+src/_pool_impl.c as in _kernel.pyx (blocks of batch rows, each run through a chunk of
+steps; blocks of product rows); BPTT does the per-step products only and merges the
+weight and input gradients in whole-sequence products afterwards.
 
 Recurrent dropout masks are (1, B, U), one shared by every gate (Keras's implementation 2),
 or (G, B, U), one per gate (implementation 1, used whenever recurrent_dropout > 0).
@@ -28,7 +31,7 @@ aux (B, T, U), GRU: reset_after, h @ U_h + rb_h; otherwise r * h * mask_h (the h
 product's input).
 """
 from cython cimport floating
-from cython.parallel cimport prange
+from cpython.exc cimport PyErr_CheckSignals
 from libc.string cimport memcpy, memset
 
 import numpy as np
@@ -71,8 +74,7 @@ CELLS = {"lstm": LSTM, "gru_reset_after": GRU_AFTER, "gru": GRU_BEFORE}
 ACTIVATIONS = {"tanh": FR_TANH, "relu": FR_RELU, "sigmoid": FR_SIGMOID,
                "linear": FR_LINEAR, "hard_sigmoid": HARD_SIGMOID}
 # Elements of the forward/backward `work` buffer per batch row, in units.
-WORK_UNITS = 4
-cdef long long PARALLEL_MIN_WORK = 2000000
+WORK_UNITS = 8
 
 
 # ---------------------------------------------------------------- small helpers
@@ -297,6 +299,7 @@ cdef inline const floating *_mask_of(const Spec *sp, const floating *rec_drop,
 # ---------------------------------------------------------------- the loops
 
 include "_gates_forward.pxi"
+include "_gates_drive.pxi"
 include "_gates_bptt.pxi"
 
 
