@@ -354,7 +354,7 @@ def backward(int cell,
     j.sp = _spec(cell, T, D, U, act, ract, zero_output, reverse, ng, B)
     j.single = floating is float
     j.B = B
-    j.bs = block_rows(B, nt, <Py_ssize_t>U * GU * sizeof(floating))
+    j.ntasks = row_tasks(B, nt, <Py_ssize_t>U * GU * sizeof(floating))
     j.merge_input = merge_input
     j.panel = pack_size(1, GU, floating is float)
     j.part = <Py_ssize_t>D * GU + <Py_ssize_t>U * GU + 2 * GU

@@ -54,16 +54,15 @@ cdef inline int _threads(int requested, int B, long long work) noexcept nogil:
     return requested if requested < B else B
 
 
-cdef inline int block_rows(int B, int nt, Py_ssize_t wbytes) noexcept nogil:
-    """Batch rows per task: about 4 tasks per thread (2 with weights past BIG_WEIGHTS),
-    whole 6-row tiles past 6 rows."""
-    cdef int bs, per = 2 if wbytes > BIG_WEIGHTS else 4
+cdef inline int row_tasks(int B, int nt, Py_ssize_t wbytes) noexcept nogil:
+    """How many tasks of batch rows: about 4 per thread (2 with weights past BIG_WEIGHTS,
+    so that each pass over the weights serves more rows), never more than B. The rows
+    are split evenly (task i has rows i*B//n to (i+1)*B//n), so on an idle CPU every
+    thread gets the same share, as fixed slices would."""
+    cdef int n = nt * (2 if wbytes > BIG_WEIGHTS else 4)
     if nt <= 1:
-        return B if B > 0 else 1
-    bs = (B + per * nt - 1) // (per * nt)
-    if bs > 6:
-        bs = (bs + 5) // 6 * 6
-    return bs if bs > 0 else 1
+        return 1
+    return n if n < B else B
 
 
 cdef inline Py_ssize_t task_rows(Py_ssize_t n, int nt) noexcept nogil:
@@ -110,7 +109,7 @@ cdef struct FwdJob:
     int D
     int s0
     int s1
-    int bs
+    int ntasks
     Py_ssize_t r0
     Py_ssize_t r1
     Py_ssize_t tr
@@ -181,15 +180,16 @@ cdef inline void fsteps_rows(FwdJob *j, floating *gates, Py_ssize_t b0,
 
 
 cdef void fsteps_task(void *ctx, int worker) noexcept nogil:
-    """Claim blocks of batch rows and run each through steps s0:s1."""
+    """Claim tasks of batch rows and run each through steps s0:s1."""
     cdef FwdJob *j = <FwdJob *>ctx
-    cdef Py_ssize_t b0, b1
+    cdef Py_ssize_t i, b0, b1
     cdef unsigned int csr = fr_ftz_on()
     while True:
-        b0 = <Py_ssize_t>fr_claim(&j.next) * j.bs
-        if b0 >= j.B:
+        i = fr_claim(&j.next)
+        if i >= j.ntasks:
             break
-        b1 = b0 + j.bs if j.bs < j.B - b0 else j.B
+        b0 = i * j.B // j.ntasks
+        b1 = (i + 1) * j.B // j.ntasks
         if j.single:
             fsteps_rows(j, <float *>j.gates, b0, b1)
         else:
@@ -236,7 +236,7 @@ def forward(int cell,
     j.single = floating is float
     j.B = B
     j.D = D
-    j.bs = block_rows(B, nt, <Py_ssize_t>U * GU * sizeof(floating))
+    j.ntasks = row_tasks(B, nt, <Py_ssize_t>U * GU * sizeof(floating))
     j.x = &x[0, 0, 0]
     j.kp = &kpacked[0] if kpacked is not None else NULL
     j.bias = &bias[0] if bias is not None else NULL
@@ -294,7 +294,7 @@ cdef struct BwdJob:
     int B
     int s_lo
     int s_hi
-    int bs
+    int ntasks
     int merge_input
     Py_ssize_t r0
     Py_ssize_t r1
@@ -366,15 +366,16 @@ cdef inline void bsteps_rows(BwdJob *j, floating *d_pre, Py_ssize_t b0,
 
 
 cdef void bsteps_task(void *ctx, int worker) noexcept nogil:
-    """Claim blocks of batch rows and run each back through steps s_hi-1 .. s_lo."""
+    """Claim tasks of batch rows and run each back through steps s_hi-1 .. s_lo."""
     cdef BwdJob *j = <BwdJob *>ctx
-    cdef Py_ssize_t b0, b1
+    cdef Py_ssize_t i, b0, b1
     cdef unsigned int csr = fr_ftz_on()
     while True:
-        b0 = <Py_ssize_t>fr_claim(&j.next) * j.bs
-        if b0 >= j.B:
+        i = fr_claim(&j.next)
+        if i >= j.ntasks:
             break
-        b1 = b0 + j.bs if j.bs < j.B - b0 else j.B
+        b0 = i * j.B // j.ntasks
+        b1 = (i + 1) * j.B // j.ntasks
         if j.single:
             bsteps_rows(j, <float *>j.d_pre, b0, b1)
         else:
