@@ -35,7 +35,10 @@ from cpython.exc cimport PyErr_CheckSignals
 from libc.string cimport memcpy, memset
 
 import numpy as np
+cimport numpy as cnp
 from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+cnp.import_array()
 
 cdef extern from "_act.h" nogil:
     int FR_TANH, FR_RELU, FR_SIGMOID, FR_LINEAR
@@ -181,30 +184,38 @@ cdef Py_ssize_t _block_offset(int cell, bint per_gate, int U, int k, bint transp
     return off
 
 
+cdef void pack_rec(const floating *rk, int U, int cell, bint per_gate, bint transpose,
+                   floating *p) noexcept nogil:
+    """The recurrent kernel rk (U, G*U) packed block by block into p (see pack_recurrent)."""
+    cdef int GU = _gates_of(cell) * U, nb = _nblocks(cell, per_gate), k, c0, n
+    cdef bint single = floating is float
+    cdef Py_ssize_t off
+    for k in range(nb):
+        _block(cell, per_gate, U, k, &c0, &n)
+        off = _block_offset(cell, per_gate, U, k, transpose, single)
+        if floating is float:
+            if transpose:
+                fr_pack_f32(1, n, U, rk + c0, GU, p + off)
+            else:
+                fr_pack_f32(0, U, n, rk + c0, GU, p + off)
+        else:
+            if transpose:
+                fr_pack_f64(1, n, U, rk + c0, GU, p + off)
+            else:
+                fr_pack_f64(0, U, n, rk + c0, GU, p + off)
+
+
 def pack_recurrent(const floating[:, ::1] rk, int cell, bint per_gate, bint transpose):
     """The recurrent kernel (U, G*U) packed block by block for the microkernel; with
     transpose, each block's transpose (for BPTT)."""
-    cdef int U = rk.shape[0], GU = rk.shape[1]
-    cdef int nb = _nblocks(cell, per_gate), k, c0, n
+    cdef int U = rk.shape[0]
     cdef bint single = floating is float
-    cdef Py_ssize_t total = _block_offset(cell, per_gate, U, nb, transpose, single)
+    cdef Py_ssize_t total = _block_offset(cell, per_gate, U, _nblocks(cell, per_gate),
+                                          transpose, single)
     packed = np.empty(total, np.float32 if single else np.float64)
     cdef floating[::1] p = packed
-    cdef Py_ssize_t off
     with nogil:
-        for k in range(nb):
-            _block(cell, per_gate, U, k, &c0, &n)
-            off = _block_offset(cell, per_gate, U, k, transpose, single)
-            if floating is float:
-                if transpose:
-                    fr_pack_f32(1, n, U, &rk[0, c0], GU, &p[off])
-                else:
-                    fr_pack_f32(0, U, n, &rk[0, c0], GU, &p[off])
-            else:
-                if transpose:
-                    fr_pack_f64(1, n, U, &rk[0, c0], GU, &p[off])
-                else:
-                    fr_pack_f64(0, U, n, &rk[0, c0], GU, &p[off])
+        pack_rec(&rk[0, 0], U, cell, per_gate, transpose, &p[0])
     return packed
 
 
@@ -301,6 +312,7 @@ cdef inline const floating *_mask_of(const Spec *sp, const floating *rec_drop,
 include "_gates_forward.pxi"
 include "_gates_drive.pxi"
 include "_gates_bptt.pxi"
+include "_gates_lean.pxi"
 
 
 def simd():

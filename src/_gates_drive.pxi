@@ -227,9 +227,7 @@ def forward(int cell,
     cdef int GU = rk.shape[1], ng = rec_drop.shape[0] if rec_drop is not None else 1
     if B == 0:
         return
-    cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc, s0 = 0, s1, sc
     cdef int nt = _threads(num_threads, B, <long long>B * T * GU * (D + U))
-    cdef unsigned int csr
     cdef FwdJob j
     memset(&j, 0, sizeof(j))
     j.sp = _spec(cell, T, D, U, act, ract, zero_output, reverse, ng, B)
@@ -254,6 +252,15 @@ def forward(int cell,
     j.c_state = &c_state[0, 0] if c_state is not None else NULL
     j.prev_out = &prev_out[0, 0] if prev_out is not None else NULL
     j.work = &work[0, 0]
+    drive_forward(&j, nt, projected, &kernel[0, 0])
+
+
+cdef int drive_forward(FwdJob *j, int nt, bint projected, const void *kernel) except -1:
+    """The forward of a filled job: the projection (unless projected) by rows, then the
+    steps, in chunks with the GIL released, Python's signal handlers between them."""
+    cdef int T = j.sp.T, U = j.sp.U, D = j.D, GU = j.sp.G * j.sp.U
+    cdef Py_ssize_t rows = <Py_ssize_t>j.B * T, r0 = 0, r1, rc, s0 = 0, s1, sc
+    cdef unsigned int csr
     # gates = bias + x @ kernel          (one product over all B*T rows, in chunks)
     rc = chunk_of(rows, <long long>D * GU + GU)
     while not projected and r0 < rows:
@@ -261,8 +268,14 @@ def forward(int cell,
         if j.kp == NULL:
             with nogil:
                 csr = fr_ftz_on()
-                project(r1 - r0, D, GU, &x[0, 0, 0] + r0 * D, &kernel[0, 0], NULL,
-                        <const floating *>j.bias, &gates[0, 0, 0] + r0 * GU)
+                if j.single:
+                    project(r1 - r0, D, GU, <const float *>j.x + r0 * D,
+                            <const float *>kernel, NULL, <const float *>j.bias,
+                            <float *>j.gates + r0 * GU)
+                else:
+                    project(r1 - r0, D, GU, <const double *>j.x + r0 * D,
+                            <const double *>kernel, NULL, <const double *>j.bias,
+                            <double *>j.gates + r0 * GU)
                 fr_ftz_restore(csr)
         else:
             j.r0 = r0
@@ -270,20 +283,21 @@ def forward(int cell,
             j.tr = task_rows(r1 - r0, nt)
             j.next = 0
             with nogil:
-                fr_pool_run(nt, fproject_task, &j)
+                fr_pool_run(nt, fproject_task, j)
         PyErr_CheckSignals()
         r0 = r1
-    # the steps, s0:s1 at a time, blocks of batch rows as tasks
-    sc = chunk_of(T, <long long>B * GU * (U + 16))
+    # the steps, s0:s1 at a time, tasks of batch rows
+    sc = chunk_of(T, <long long>j.B * GU * (U + 16))
     while s0 < T:
         s1 = s0 + sc if sc < T - s0 else T
         j.s0 = <int>s0
         j.s1 = <int>s1
         j.next = 0
         with nogil:
-            fr_pool_run(nt, fsteps_task, &j)
+            fr_pool_run(nt, fsteps_task, j)
         PyErr_CheckSignals()
         s0 = s1
+    return 0
 
 
 # ---------------------------------------------------------------- backward
