@@ -344,7 +344,7 @@ def backward(int cell,
         if d_rbias is not None:
             d_rbias[:] = 0
         return
-    cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc, s_hi = T, s_lo, sc
+    cdef Py_ssize_t rows = <Py_ssize_t>B * T, r0 = 0, r1, rc, s_hi = T, s_lo, sc, out_bytes
     cdef int nt = _threads(num_threads, B, <long long>B * T * GU * U)
     cdef unsigned int csr
     cdef bint packed = dp_work is not None
@@ -387,7 +387,7 @@ def backward(int cell,
     j.d_bias = &d_bias[0]
     j.d_rbias = &d_rbias[0] if d_rbias is not None else NULL
     # the reverse time loop, s_lo:s_hi at a time, blocks of batch rows as tasks
-    sc = chunk_of(T, <long long>B * GU * (U + 16))
+    sc = chunk_of(T, <long long>B * GU * (U + 16) // STEP_CHUNKS)
     while s_hi > 0:
         s_lo = s_hi - sc if sc < s_hi else 0
         j.s_lo = <int>s_lo
@@ -418,12 +418,13 @@ def backward(int cell,
     if nt > 1:
         parts = np.empty((nt - 1) * j.part, np.float32 if floating is float else np.float64)
         j.parts = &parts[0]
-    rc = chunk_of(rows, <long long>U * GU + 2 * <long long>D * GU)
+    out_bytes = (<Py_ssize_t>U * GU + <Py_ssize_t>D * GU) * sizeof(floating)
+    rc = rows_chunk(rows, <long long>U * GU + 2 * <long long>D * GU, nt, out_bytes)
     while r0 < rows:
         r1 = r0 + rc if rc < rows - r0 else rows
         j.r0 = r0
         j.r1 = r1
-        j.tr = task_rows(r1 - r0, nt)
+        j.tr = task_rows(r1 - r0, nt, out_bytes)
         j.next = 0
         with nogil:
             fr_pool_run(nt, bmerge_task, &j)

@@ -17,11 +17,23 @@ cdef extern from "_pool.h" nogil:
 
 # Below this many multiply-adds per call, one thread beats starting two.
 cdef long long PARALLEL_MIN_WORK = 2000000
-# Multiply-adds per chunk between two signal checks (2**28: ~5-50 ms on one core).
+# Multiply-adds per chunk between two signal checks (2**28: ~5-50 ms on one core). The
+# time loop's chunks are STEP_CHUNKS times longer: each chunk ends in a join, where on a
+# busy CPU the caller may wait for a helper the OS has paused, so fewer joins.
 cdef long long CHECK_WORK = 1 << 28
+cdef long long STEP_CHUNKS = 4
+# Rows per task of a merged product with a large output (the microkernel's depth block).
+cdef Py_ssize_t DEEP_ROWS = 256
 # Recurrent weights larger than this (bytes; about an L2 cache) make tasks of more rows,
-# so that each pass over the weights serves more rows.
+# so that each pass over the weights serves more rows (see row_tasks).
 cdef Py_ssize_t BIG_WEIGHTS = 1 << 20
+cdef int PER_SMALL = 4, PER_BIG = 1
+
+
+def _tune(per_small, per_big, big_weights):
+    """Experiments only: tasks per thread below/above big_weights bytes."""
+    global PER_SMALL, PER_BIG, BIG_WEIGHTS
+    PER_SMALL, PER_BIG, BIG_WEIGHTS = per_small, per_big, big_weights
 cdef enum:
     MAX_WORKERS = 64       # the pool's limit (src/_pool_impl.c FR_POOL_MAX)
 
@@ -55,24 +67,41 @@ cdef inline int _threads(int requested, int B, long long work) noexcept nogil:
 
 
 cdef inline int row_tasks(int B, int nt, Py_ssize_t wbytes) noexcept nogil:
-    """How many tasks of batch rows: about 4 per thread (2 with weights past BIG_WEIGHTS,
-    so that each pass over the weights serves more rows), never more than B. The rows
+    """How many tasks of batch rows: 4 per thread (1 with weights past BIG_WEIGHTS: each
+    task streams all the weights every step, so there fewer, larger tasks win; measured
+    at (32, 50, 512, 1024), 2 tasks per thread took 30% more CPU time), never more than
+    B. The rows
     are split evenly (task i has rows i*B//n to (i+1)*B//n), so on an idle CPU every
     thread gets the same share, as fixed slices would."""
-    cdef int n = nt * (2 if wbytes > BIG_WEIGHTS else 4)
+    cdef int n = nt * (PER_BIG if wbytes > BIG_WEIGHTS else PER_SMALL)
     if nt <= 1:
         return 1
     return n if n < B else B
 
 
-cdef inline Py_ssize_t task_rows(Py_ssize_t n, int nt) noexcept nogil:
-    """Product rows per task: about 4 tasks per thread, at least 48 rows."""
+cdef inline Py_ssize_t task_rows(Py_ssize_t n, int nt, Py_ssize_t out_bytes) noexcept nogil:
+    """Product rows per task: about 4 tasks per thread, at least 48 rows; at least
+    DEEP_ROWS when the product's output passes 256 KB -- the weight gradients are summed
+    over the rows, and a shallow sum re-reads and re-writes the whole output for little
+    work (the microkernel re-reads it every 256 rows anyway)."""
     cdef Py_ssize_t tr
     if nt <= 1 or n <= 48:
         return n if n > 0 else 1
     tr = (n + 4 * nt - 1) // (4 * nt)
     tr = (tr + 5) // 6 * 6
+    if out_bytes > (256 << 10) and tr < DEEP_ROWS:
+        tr = DEEP_ROWS
     return tr if tr > 48 else 48
+
+
+cdef inline Py_ssize_t rows_chunk(Py_ssize_t rows, long long work_per_row, int nt,
+                                  Py_ssize_t out_bytes) noexcept nogil:
+    """Rows per chunk of a merged product: about CHECK_WORK of work, but with an
+    output past 256 KB at least two tasks of DEEP_ROWS per thread."""
+    cdef Py_ssize_t rc = chunk_of(rows, work_per_row)
+    if out_bytes > (256 << 10) and rc < 2 * DEEP_ROWS * nt:
+        rc = 2 * DEEP_ROWS * nt
+    return rc if rc < rows else rows
 
 
 cdef inline Py_ssize_t chunk_of(Py_ssize_t n, long long work_per_item) noexcept nogil:
@@ -280,14 +309,14 @@ cdef int drive_forward(FwdJob *j, int nt, bint projected, const void *kernel) ex
         else:
             j.r0 = r0
             j.r1 = r1
-            j.tr = task_rows(r1 - r0, nt)
+            j.tr = task_rows(r1 - r0, nt, 0)
             j.next = 0
             with nogil:
                 fr_pool_run(nt, fproject_task, j)
         PyErr_CheckSignals()
         r0 = r1
     # the steps, s0:s1 at a time, tasks of batch rows
-    sc = chunk_of(T, <long long>j.B * GU * (U + 16))
+    sc = chunk_of(T, <long long>j.B * GU * (U + 16) // STEP_CHUNKS)
     while s0 < T:
         s1 = s0 + sc if sc < T - s0 else T
         j.s0 = <int>s0
