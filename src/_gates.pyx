@@ -311,6 +311,7 @@ cdef inline const floating *_mask_of(const Spec *sp, const floating *rec_drop,
 
 include "_gates_forward.pxi"
 include "_gates_drive.pxi"
+include "_gates_units.pxi"
 include "_gates_bptt.pxi"
 include "_gates_lean.pxi"
 

@@ -159,6 +159,8 @@ cdef struct FwdJob:
     void *c_state
     void *prev_out
     void *work
+    int uslice              # the time loop split by units (_gates_units.pxi): units per
+    const void *upacked     # slice and pack_units(rk), or NULL: split by rows
     long next
 
 
@@ -281,6 +283,15 @@ def forward(int cell,
     j.c_state = &c_state[0, 0] if c_state is not None else NULL
     j.prev_out = &prev_out[0, 0] if prev_out is not None else NULL
     j.work = &work[0, 0]
+    cdef floating[::1] up
+    if units_apply(cell, ng > 1, rpacked is not None, rec_drop is not None, nt, U,
+                   <Py_ssize_t>U * GU * sizeof(floating)):
+        up = np.empty(units_packed_size(cell, U, nt, floating is float),
+                      np.float32 if floating is float else np.float64)
+        j.uslice = unit_slice(U, nt)
+        with nogil:
+            pack_units(&rk[0, 0], U, j.sp.G, j.uslice, &up[0])
+        j.upacked = &up[0]
     drive_forward(&j, nt, projected, &kernel[0, 0])
 
 
@@ -315,6 +326,8 @@ cdef int drive_forward(FwdJob *j, int nt, bint projected, const void *kernel) ex
                 fr_pool_run(nt, fproject_task, j)
         PyErr_CheckSignals()
         r0 = r1
+    if j.upacked != NULL:
+        return drive_units(j, nt)
     # the steps, s0:s1 at a time, tasks of batch rows
     sc = chunk_of(T, <long long>j.B * GU * (U + 16) // STEP_CHUNKS)
     while s0 < T:

@@ -111,14 +111,25 @@ cdef int lean_run(Forward self, cnp.ndarray x, cnp.ndarray gates, cnp.ndarray hs
     cdef int B = x.shape[0], T = x.shape[1], D = self.D, U = self.U, GU = self.G * U
     cdef FwdJob j
     cdef int nt = _threads(num_threads, B, <long long>B * T * GU * (D + U))
+    cdef bint units = units_apply(self.cell, False, kp != NULL, False, nt, U,
+                                  <Py_ssize_t>U * GU * sizeof(floating))
+    cdef floating[::1] up
+    memset(&j, 0, sizeof(j))
+    if units:
+        up = np.empty(units_packed_size(self.cell, U, nt, floating is float),
+                      np.float32 if floating is float else np.float64)
+        j.uslice = unit_slice(U, nt)
+        j.upacked = &up[0]
     if kp != NULL:
         with nogil:
             if floating is float:
                 fr_pack_f32(0, D, GU, kernel, GU, kp)
             else:
                 fr_pack_f64(0, D, GU, kernel, GU, kp)
-            pack_rec(rk, U, self.cell, False, False, rp)
-    memset(&j, 0, sizeof(j))
+            if units:
+                pack_units(rk, U, self.G, j.uslice, &up[0])
+            else:
+                pack_rec(rk, U, self.cell, False, False, rp)
     j.sp = _spec(self.cell, T, D, U, self.act, self.ract, False, self.reverse, 1, B)
     j.single = floating is float
     j.B = B

@@ -39,13 +39,22 @@ def run(case, kw, ws):
     return got[:-1], grads
 
 
+@pytest.fixture(params=["rows", "units"])
+def split(request):
+    """The time loop split by batch rows, or (forced at any size) by units per step."""
+    old = _gates.unit_split_bytes(0 if request.param == "units" else None)
+    yield request.param
+    _gates.unit_split_bytes(old)
+
+
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("B", [1, 7, 40])
 @pytest.mark.parametrize("which", ["plain", "shared", "per_gate"])
 @pytest.mark.parametrize("chunked", [False, True])
-def test_threaded_paths_match_reference(rng, forced_threads, cell, B, which, chunked):
+def test_threaded_paths_match_reference(rng, forced_threads, split, cell, B, which, chunked):
     dtype = np.float64
-    case = Case(rng, cell, B, 9, 6, 13, dtype)
+    # 70 units: unit slices of 16 with a short last one
+    case = Case(rng, cell, B, 9, 6, 70 if split == "units" else 13, dtype)
     kw = flags(case, rng, which)
     case.upstream_fixed = case.upstream()
     ref = case.forward(R, **kw)
@@ -74,7 +83,7 @@ def test_threaded_paths_match_reference(rng, forced_threads, cell, B, which, chu
 
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("path", ["microkernel", "blas"])
-def test_float32_threads_and_blas(rng, forced_threads, monkeypatch, cell, path):
+def test_float32_threads_and_blas(rng, forced_threads, split, monkeypatch, cell, path):
     if path == "blas":
         monkeypatch.setattr(F, "_PACKED", False)
     elif not _gates.simd():
