@@ -27,13 +27,7 @@ cdef Py_ssize_t DEEP_ROWS = 256
 # Recurrent weights larger than this (bytes; about an L2 cache) make tasks of more rows,
 # so that each pass over the weights serves more rows (see row_tasks).
 cdef Py_ssize_t BIG_WEIGHTS = 1 << 20
-cdef int PER_SMALL = 4, PER_BIG = 1
-
-
-def _tune(per_small, per_big, big_weights):
-    """Experiments only: tasks per thread below/above big_weights bytes."""
-    global PER_SMALL, PER_BIG, BIG_WEIGHTS
-    PER_SMALL, PER_BIG, BIG_WEIGHTS = per_small, per_big, big_weights
+cdef int PER_SMALL = 4, PER_BIG = 1     # tasks of batch rows per thread (row_tasks)
 cdef enum:
     MAX_WORKERS = 64       # the pool's limit (src/_pool_impl.c FR_POOL_MAX)
 
