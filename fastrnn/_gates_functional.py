@@ -241,6 +241,7 @@ def _backward(cell, d_sequences, d_h, d_c, x, kernel, recurrent_kernel, bias, in
     dh0 = np.empty((B, U), dtype)
     dc0 = np.empty((B, U), dtype) if cell == _LSTM else None
     d_pre = work("d_pre", (B, T, G * U))
+    nt = _F.get_num_threads()
     _gates.backward(cell, cache.x_in, st.kernel, st.rk, st.mask8, bool(zero_output_for_mask),
                     st.act, st.ract, st.rmask, cache.gates, cache.hs, cache.cs, cache.aux,
                     cache.h0, cache.c0, d_seq, d_h, d_c, dx, dk, dr, db, drb, dh0, dc0, d_pre,
@@ -249,11 +250,13 @@ def _backward(cell, d_sequences, d_h, d_c, x, kernel, recurrent_kernel, bias, in
                     work("wk", (B, _gates.WORK_UNITS * U)),
                     rkT_packed=_gates.pack_recurrent(st.rk, cell, st.per_gate, True)
                     if st.packed else None,
-                    merge_input=not st.projected, num_threads=_F.get_num_threads(),
+                    merge_input=not st.projected, num_threads=nt,
                     reverse=bool(go_backwards),
                     kT_packed=_gates.pack(st.kernel, True) if st.packed else None,
                     dp_work=work("dp_packed", (_gates.packed_size(B * T, G * U, dtype),))
-                    if st.packed else None)
+                    if st.packed else None,
+                    part_work=work("parts", ((nt - 1) * (D + U + 2) * G * U,))
+                    if st.packed and nt > 1 else None)
     if st.projected:
         # one input mask per gate: the projection's gradients, gate by gate
         dx[...] = 0

@@ -329,7 +329,9 @@ def backward(int cell,
              const floating[::1] rkT_packed=None,  # IN  pack_recurrent(rk, transpose)
              bint merge_input=True, int num_threads=1, bint reverse=False,
              const floating[::1] kT_packed=None,   # IN  pack(kernel, True) (merge_input)
-             floating[::1] dp_work=None):          # WORK packed_size(B*T, G*U), or None
+             floating[::1] dp_work=None,           # WORK packed_size(B*T, G*U), or None
+             floating[::1] part_work=None):        # WORK (num_threads - 1) *
+                                                   #   (D + U + 2) * G*U, or None
     """BPTT with the GIL released (between signal checks): the per-step loop as tasks of
     batch rows shared by up to num_threads threads, then the weight (and, with
     merge_input, input and bias) gradients as products over all B*T rows: with dp_work,
@@ -416,7 +418,11 @@ def backward(int cell,
         d_kernel[:, :] = 0
         d_bias[:] = 0
     if nt > 1:
-        parts = np.empty((nt - 1) * j.part, np.float32 if floating is float else np.float64)
+        # the other workers' partial sums
+        if part_work is not None and part_work.shape[0] >= (nt - 1) * j.part:
+            parts = part_work
+        else:
+            parts = np.empty((nt - 1) * j.part, np.float32 if floating is float else np.float64)
         j.parts = &parts[0]
     out_bytes = (<Py_ssize_t>U * GU + <Py_ssize_t>D * GU) * sizeof(floating)
     rc = rows_chunk(rows, <long long>U * GU + 2 * <long long>D * GU, nt, out_bytes)
