@@ -11,8 +11,9 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
-# The kernel splits a batch across threads with OpenMP where the compiler has it (GCC on
-# Linux); elsewhere prange runs serially.
+# Both kernels share work across threads with src/_pool_impl.c (pthreads). _kernel still
+# links OpenMP only for omp_get_max_threads() (the default thread count, which follows
+# OMP_NUM_THREADS / threadpoolctl); nothing runs in an OpenMP region.
 OPENMP = ["-fopenmp"] if sys.platform.startswith("linux") else []
 DEBUG = os.environ.get("FASTRNN_DEBUG", "") not in ("", "0")
 
