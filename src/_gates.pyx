@@ -16,8 +16,10 @@ activations and the cell update in fused loops. Each step's products write compa
 scratch, never the (B, T, G*U) buffers directly (rows T*G*U apart defeat the caches).
 Nothing is allocated inside the loops; the work is shared by the thread pool of
 src/_pool_impl.c as in _kernel.pyx (blocks of batch rows, each run through a chunk of
-steps; blocks of product rows); BPTT does the per-step products only and merges the
-weight and input gradients in whole-sequence products afterwards.
+steps; blocks of product rows; past 4 MB of recurrent weights, the forward's steps split
+by units instead, _gates_units.pxi); BPTT does the per-step products only and merges
+the weight and input gradients in whole-sequence products afterwards. The lean forward
+of the layers' common call is _gates_lean.pxi.
 
 Recurrent dropout masks are (1, B, U), one shared by every gate (Keras's implementation 2),
 or (G, B, U), one per gate (implementation 1, used whenever recurrent_dropout > 0).
