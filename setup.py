@@ -11,8 +11,9 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
-# The kernel splits a batch across threads with OpenMP where the compiler has it (GCC on
-# Linux); elsewhere prange runs serially.
+# Both kernels share work across threads with src/_pool_impl.c (pthreads). _kernel still
+# links OpenMP only for omp_get_max_threads() (the default thread count, which follows
+# OMP_NUM_THREADS / threadpoolctl); nothing runs in an OpenMP region.
 OPENMP = ["-fopenmp"] if sys.platform.startswith("linux") else []
 DEBUG = os.environ.get("FASTRNN_DEBUG", "") not in ("", "0")
 
@@ -41,12 +42,13 @@ extensions = [
     ),
     Extension(
         "_gates",  # installed as fastrnn._gates: the LSTM and GRU kernels
-        sources=["src/_gates.pyx", "src/_act_impl.c", "src/_gemm_impl.c"],
+        # threads from src/_pool_impl.c (its own pool), no OpenMP
+        sources=["src/_gates.pyx", "src/_act_impl.c", "src/_gemm_impl.c",
+                 "src/_pool_impl.c"],
         include_dirs=["src", np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=(["-O3", "-fno-trapping-math"] if not DEBUG else ["-O0", "-g"])
-        + OPENMP,
-        extra_link_args=OPENMP,
+        extra_compile_args=(["-O3", "-fno-trapping-math"] if not DEBUG else ["-O0", "-g"]),
+        extra_link_args=["-pthread"],
     ),
 ]
 

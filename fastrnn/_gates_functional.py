@@ -24,7 +24,7 @@ from . import _gates
 from . import functional as _F
 
 __all__ = ["lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
-           "LSTMGradients", "GRUGradients"]
+           "compile_gated_forward", "LSTMGradients", "GRUGradients"]
 
 LSTMGradients = namedtuple(
     "LSTMGradients", ["x", "kernel", "recurrent_kernel", "bias", "initial_h", "initial_c"])
@@ -241,6 +241,7 @@ def _backward(cell, d_sequences, d_h, d_c, x, kernel, recurrent_kernel, bias, in
     dh0 = np.empty((B, U), dtype)
     dc0 = np.empty((B, U), dtype) if cell == _LSTM else None
     d_pre = work("d_pre", (B, T, G * U))
+    nt = _F.get_num_threads()
     _gates.backward(cell, cache.x_in, st.kernel, st.rk, st.mask8, bool(zero_output_for_mask),
                     st.act, st.ract, st.rmask, cache.gates, cache.hs, cache.cs, cache.aux,
                     cache.h0, cache.c0, d_seq, d_h, d_c, dx, dk, dr, db, drb, dh0, dc0, d_pre,
@@ -249,11 +250,13 @@ def _backward(cell, d_sequences, d_h, d_c, x, kernel, recurrent_kernel, bias, in
                     work("wk", (B, _gates.WORK_UNITS * U)),
                     rkT_packed=_gates.pack_recurrent(st.rk, cell, st.per_gate, True)
                     if st.packed else None,
-                    merge_input=not st.projected, num_threads=_F.get_num_threads(),
+                    merge_input=not st.projected, num_threads=nt,
                     reverse=bool(go_backwards),
                     kT_packed=_gates.pack(st.kernel, True) if st.packed else None,
                     dp_work=work("dp_packed", (_gates.packed_size(B * T, G * U, dtype),))
-                    if st.packed else None)
+                    if st.packed else None,
+                    part_work=work("parts", ((nt - 1) * (D + U + 2) * G * U,))
+                    if st.packed and nt > 1 else None)
     if st.projected:
         # one input mask per gate: the projection's gradients, gate by gate
         dx[...] = 0
@@ -269,6 +272,46 @@ def _backward(cell, d_sequences, d_h, d_c, x, kernel, recurrent_kernel, bias, in
     if cell == _LSTM:
         return LSTMGradients(dx, dk, dr, db, dh0, dc0)
     return GRUGradients(dx, dk, dr, np.stack([db, drb]) if cell == _GRU_AFTER else db, dh0)
+
+
+def compile_gated_forward(cell, kernel, recurrent_kernel, bias=None, activation="tanh",
+                          recurrent_activation="sigmoid", go_backwards=False,
+                          reset_after=True):
+    """A lean LSTM or GRU forward for repeated calls with the same weight arrays.
+
+    Args:
+        cell: "lstm" or "gru".
+        kernel, recurrent_kernel, bias: as ``lstm_forward`` / ``gru_forward``; they must
+            already be C-contiguous float32 or float64 arrays of one dtype, and are held
+            by reference (in-place updates are seen; a GRU's (2, 3U) bias through views
+            of its rows).
+        activation, recurrent_activation, go_backwards, reset_after: as there.
+
+    Returns:
+        ``plan(x, num_threads, max_bytes=-1)``, which returns what ``lstm_forward`` /
+        ``gru_forward`` return with positions=True and no mask, initial state or dropout
+        -- (sequences (batch, timesteps, units) in position order, h[, c]) -- or None
+        when ``x`` is not a C-contiguous (batch, timesteps, features) array of the
+        weights' dtype (or its buffers would pass ``max_bytes``): then call the general
+        function.
+
+    Raises:
+        ValueError / TypeError naming the argument for bad weights or names.
+    """
+    if cell not in ("lstm", "gru"):
+        raise ValueError("Received an invalid value for argument `cell`, expected 'lstm' or "
+                         f"'gru', got {cell!r}.")
+    code = _LSTM if cell == "lstm" else (_GRU_AFTER if reset_after else _GRU)
+    act = _act(activation, "activation")
+    ract = _act(recurrent_activation, "recurrent_activation")
+    dtype = _F._dtype_of(kernel)
+    D = _F._as_array(kernel, "kernel", dtype, "(features, gates * units)", 2).shape[0]
+    _weights(code, kernel, recurrent_kernel, bias, D, dtype)  # shapes and dtypes checked
+    rbias = None
+    if bias is not None and code == _GRU_AFTER:
+        bias, rbias = bias[0], bias[1]
+    return _gates.Forward(code, kernel, recurrent_kernel, bias, rbias, act, ract,
+                          _F._PACKED, bool(go_backwards))
 
 
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, initial_state=None,

@@ -12,9 +12,14 @@ The design is _kernel.pyx's: one fused-type source for float32 and float64; the 
 projection is one product over all B*T rows for every gate, with the bias pre-filled;
 each step does one recurrent product for all gates (two for GRU reset_after=False, whose
 h-gate product needs r first) on the packed microkernel (or BLAS), then the gate
-activations and the cell update in fused loops. Nothing is allocated inside the loops;
-the batch is split across OpenMP threads; BPTT does the per-step products only and merges
-the weight and input gradients in whole-sequence products afterwards.
+activations and the cell update in fused loops. Each step's products write compact (B, n)
+scratch, never the (B, T, G*U) buffers directly (rows T*G*U apart defeat the caches).
+Nothing is allocated inside the loops; the work is shared by the thread pool of
+src/_pool_impl.c as in _kernel.pyx (blocks of batch rows, each run through a chunk of
+steps; blocks of product rows; past 4 MB of recurrent weights, the forward's steps split
+by units instead, _gates_units.pxi); BPTT does the per-step products only and merges
+the weight and input gradients in whole-sequence products afterwards. The lean forward
+of the layers' common call is _gates_lean.pxi.
 
 Recurrent dropout masks are (1, B, U), one shared by every gate (Keras's implementation 2),
 or (G, B, U), one per gate (implementation 1, used whenever recurrent_dropout > 0).
@@ -28,11 +33,14 @@ aux (B, T, U), GRU: reset_after, h @ U_h + rb_h; otherwise r * h * mask_h (the h
 product's input).
 """
 from cython cimport floating
-from cython.parallel cimport prange
+from cpython.exc cimport PyErr_CheckSignals
 from libc.string cimport memcpy, memset
 
 import numpy as np
+cimport numpy as cnp
 from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+cnp.import_array()
 
 cdef extern from "_act.h" nogil:
     int FR_TANH, FR_RELU, FR_SIGMOID, FR_LINEAR
@@ -71,8 +79,7 @@ CELLS = {"lstm": LSTM, "gru_reset_after": GRU_AFTER, "gru": GRU_BEFORE}
 ACTIVATIONS = {"tanh": FR_TANH, "relu": FR_RELU, "sigmoid": FR_SIGMOID,
                "linear": FR_LINEAR, "hard_sigmoid": HARD_SIGMOID}
 # Elements of the forward/backward `work` buffer per batch row, in units.
-WORK_UNITS = 4
-cdef long long PARALLEL_MIN_WORK = 2000000
+WORK_UNITS = 8
 
 
 # ---------------------------------------------------------------- small helpers
@@ -179,30 +186,38 @@ cdef Py_ssize_t _block_offset(int cell, bint per_gate, int U, int k, bint transp
     return off
 
 
+cdef void pack_rec(const floating *rk, int U, int cell, bint per_gate, bint transpose,
+                   floating *p) noexcept nogil:
+    """The recurrent kernel rk (U, G*U) packed block by block into p (see pack_recurrent)."""
+    cdef int GU = _gates_of(cell) * U, nb = _nblocks(cell, per_gate), k, c0, n
+    cdef bint single = floating is float
+    cdef Py_ssize_t off
+    for k in range(nb):
+        _block(cell, per_gate, U, k, &c0, &n)
+        off = _block_offset(cell, per_gate, U, k, transpose, single)
+        if floating is float:
+            if transpose:
+                fr_pack_f32(1, n, U, rk + c0, GU, p + off)
+            else:
+                fr_pack_f32(0, U, n, rk + c0, GU, p + off)
+        else:
+            if transpose:
+                fr_pack_f64(1, n, U, rk + c0, GU, p + off)
+            else:
+                fr_pack_f64(0, U, n, rk + c0, GU, p + off)
+
+
 def pack_recurrent(const floating[:, ::1] rk, int cell, bint per_gate, bint transpose):
     """The recurrent kernel (U, G*U) packed block by block for the microkernel; with
     transpose, each block's transpose (for BPTT)."""
-    cdef int U = rk.shape[0], GU = rk.shape[1]
-    cdef int nb = _nblocks(cell, per_gate), k, c0, n
+    cdef int U = rk.shape[0]
     cdef bint single = floating is float
-    cdef Py_ssize_t total = _block_offset(cell, per_gate, U, nb, transpose, single)
+    cdef Py_ssize_t total = _block_offset(cell, per_gate, U, _nblocks(cell, per_gate),
+                                          transpose, single)
     packed = np.empty(total, np.float32 if single else np.float64)
     cdef floating[::1] p = packed
-    cdef Py_ssize_t off
     with nogil:
-        for k in range(nb):
-            _block(cell, per_gate, U, k, &c0, &n)
-            off = _block_offset(cell, per_gate, U, k, transpose, single)
-            if floating is float:
-                if transpose:
-                    fr_pack_f32(1, n, U, &rk[0, c0], GU, &p[off])
-                else:
-                    fr_pack_f32(0, U, n, &rk[0, c0], GU, &p[off])
-            else:
-                if transpose:
-                    fr_pack_f64(1, n, U, &rk[0, c0], GU, &p[off])
-                else:
-                    fr_pack_f64(0, U, n, &rk[0, c0], GU, &p[off])
+        pack_rec(&rk[0, 0], U, cell, per_gate, transpose, &p[0])
     return packed
 
 
@@ -297,7 +312,10 @@ cdef inline const floating *_mask_of(const Spec *sp, const floating *rec_drop,
 # ---------------------------------------------------------------- the loops
 
 include "_gates_forward.pxi"
+include "_gates_drive.pxi"
+include "_gates_units.pxi"
 include "_gates_bptt.pxi"
+include "_gates_lean.pxi"
 
 
 def simd():

@@ -3,7 +3,7 @@ checks and Keras 3's dropout masks (one per gate whenever ``recurrent_dropout > 
 import numpy as np
 
 from ... import _validation as V
-from ... import activations, initializers
+from ... import activations, functional, initializers
 from .base import BaseRNN
 
 __all__ = ["GatedRNN", "GATE_ACTIVATIONS"]
@@ -52,18 +52,22 @@ class GatedRNN(BaseRNN):
                              f"{use_cudnn!r}.")
         # use_cudnn: accepted for Keras code; fastrnn runs on the CPU kernel either way.
         self.kernel = self.recurrent_kernel = self.bias = None
-        self._fast = None  # no lean compiled path: Bidirectional takes the general one
+        self._fast = None  # Bidirectional's lean path is SimpleRNN's: the general one here
+        self._lean = None  # the lean compiled forward (see call), and the weights it holds
+        self._lean_weights = None
         self._workspace = {}  # backward's scratch buffers, reused across training steps
 
     # ------------------------------------------------------------------ weights
     def _build_cell(self, features):
         dtype = V.DTYPES[self.dtype]
         G, U = self.n_gates, self.units
-        self.kernel = initializers.initialize(self.kernel_initializer, (features, G * U),
-                                              dtype, self._rng)
-        self.recurrent_kernel = initializers.initialize(self.recurrent_initializer,
-                                                        (U, G * U), dtype, self._rng)
-        self.bias = self._bias_init(self._bias_shape(), dtype) if self.use_bias else None
+        # C-contiguous (orthogonal gives a transposed view), as the lean path holds them
+        self.kernel = np.ascontiguousarray(initializers.initialize(
+            self.kernel_initializer, (features, G * U), dtype, self._rng))
+        self.recurrent_kernel = np.ascontiguousarray(initializers.initialize(
+            self.recurrent_initializer, (U, G * U), dtype, self._rng))
+        self.bias = (np.ascontiguousarray(self._bias_init(self._bias_shape(), dtype))
+                     if self.use_bias else None)
 
     def _bias_init(self, shape, dtype):
         return initializers.initialize(self.bias_initializer, shape, dtype, self._rng)
@@ -122,8 +126,39 @@ class GatedRNN(BaseRNN):
 
     # ------------------------------------------------------------------ calls
     def call(self, inputs, training=False, mask=None, initial_state=None):
+        if (initial_state is None and mask is None and not self.stateful
+                and not (training and (self.dropout or self.recurrent_dropout))):
+            # the lean path: checks, allocation and the kernel in one compiled call
+            lean = self._lean_forward()
+            res = lean and lean(inputs, functional.get_num_threads(),
+                                -1 if self.return_sequences else functional.CHUNK_BYTES)
+            if res:
+                out = self._user_output(res[0])
+                if not self.return_sequences:
+                    out = np.ascontiguousarray(out)
+                return [out] + list(res[1:]) if self.return_state else out
         return self.forward(inputs, training=bool(training), mask=mask,
                             initial_state=initial_state, keep=False)[0]
+
+    def _lean_forward(self):
+        """The compiled forward for the current weight arrays (remade when an array was
+        replaced rather than updated in place), or None."""
+        if not self.built:
+            return None
+        weights = (self.kernel, self.recurrent_kernel, self.bias)
+        old = self._lean_weights
+        if old is None or any(a is not b for a, b in zip(old, weights)):
+            try:
+                self._lean = functional.compile_gated_forward(
+                    "lstm" if self.n_states == 2 else "gru", *weights,
+                    activation=self.activation,
+                    recurrent_activation=self.recurrent_activation,
+                    go_backwards=self.go_backwards,
+                    reset_after=getattr(self, "reset_after", True))
+            except (TypeError, ValueError):  # weights the lean path cannot hold
+                self._lean = None
+            self._lean_weights = weights
+        return self._lean
 
     def _cell_kwargs(self):
         return dict(activation=self.activation,
