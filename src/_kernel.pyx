@@ -403,7 +403,6 @@ cdef extern from "_pool.h" nogil:
     ctypedef void (*fr_task_fn)(void *ctx, int worker) noexcept nogil
     int fr_pool_run(int nt, fr_task_fn fn, void *ctx)
     long fr_claim(long *counter)
-    void fr_pool_stats(long *jobs, long *solo, long *late)
 
 
 cdef extern from "_small.h" nogil:
@@ -499,11 +498,6 @@ cdef struct ClaimJob:
     long next
     long tasks
     int *owner
-    unsigned int helper_delay_us
-
-
-cdef extern from "<unistd.h>" nogil:
-    int usleep(unsigned int usec)
 
 
 cdef void claim_task(void *ctx, int worker) noexcept nogil:
@@ -511,8 +505,6 @@ cdef void claim_task(void *ctx, int worker) noexcept nogil:
     cdef long i
     cdef double acc = 0
     cdef int k
-    if worker > 0 and j.helper_delay_us > 0:
-        usleep(j.helper_delay_us)  # a helper the OS descheduled after it joined
     while True:
         i = fr_claim(&j.next)
         if i >= j.tasks:
@@ -522,19 +514,9 @@ cdef void claim_task(void *ctx, int worker) noexcept nogil:
         j.owner[i] = worker if acc >= 0 else -2
 
 
-def pool_stats():
-    """(jobs, solo, late) since the module loaded: pool jobs run, jobs run on the caller
-    alone because helpers had been late, and jobs whose caller waited long for a helper
-    the OS had descheduled (src/_pool_impl.c). Shared by every kernel of the process."""
-    cdef long jobs, solo, late
-    fr_pool_stats(&jobs, &solo, &late)
-    return jobs, solo, late
-
-
-def pool_owners(int nt, long tasks, unsigned int helper_delay_us=0):
-    """Run `tasks` tiny tasks on up to nt pool threads (tests only); helpers that join
-    first sleep helper_delay_us. Returns (owner, ran): the worker (0 .. nt-1) that ran
-    each task, and how many workers ran."""
+def pool_owners(int nt, long tasks):
+    """Run `tasks` tiny tasks on up to nt pool threads (tests only). Returns (owner,
+    ran): the worker (0 .. nt-1) that ran each task, and how many workers ran."""
     owner = np.full(tasks, -1, np.intc)
     cdef int[::1] o = owner
     cdef ClaimJob j
@@ -542,7 +524,6 @@ def pool_owners(int nt, long tasks, unsigned int helper_delay_us=0):
     j.next = 0
     j.tasks = tasks
     j.owner = &o[0] if tasks > 0 else NULL
-    j.helper_delay_us = helper_delay_us
     with nogil:
         ran = fr_pool_run(nt, claim_task, &j)
     return owner, ran

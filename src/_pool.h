@@ -8,8 +8,7 @@
  * caller sleep on condition variables (no spinning), so on a busy CPU the kernel's
  * threads do not steal time from each other or from other processes, and nothing is
  * configured through the environment (unlike OMP_WAIT_POLICY). The helpers are created
- * on first use, kept for later calls, and forgotten in a forked child. When helpers keep
- * arriving late (an oversubscribed machine), jobs run on the caller alone for a while.
+ * on first use, kept for later calls, and forgotten in a forked child.
  */
 #ifndef FASTRNN_POOL_H
 #define FASTRNN_POOL_H
@@ -18,9 +17,6 @@ typedef void (*fr_task_fn)(void *ctx, int worker);
 
 /* Returns the number of workers that ran fn (>= 1). */
 int fr_pool_run(int nt, fr_task_fn fn, void *ctx);
-/* Jobs run, jobs run on the caller alone because helpers were late before, and jobs
- * whose caller waited long for a descheduled helper (see _pool_impl.c), since start. */
-void fr_pool_stats(long *jobs, long *solo, long *late);
 /* The next index of a shared counter (an atomic fetch-and-add). */
 long fr_claim(long *counter);
 #endif

@@ -1,17 +1,7 @@
 /* See _pool.h. */
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 #include "_pool.h"
-
-/* A helper that started a job and was then descheduled (the machine has more runnable
- * threads than cores) holds the caller at the job's end: the caller cannot return while
- * a helper may still touch the job. When that wait passes FR_LATE_NS and a quarter of
- * the caller's own time, the next jobs run on the caller alone, for a stretch that
- * doubles while it keeps happening (up to FR_STRETCH_MAX jobs) and halves after a job
- * whose helpers kept up. Which thread runs a task never changes a result. */
-#define FR_LATE_NS 50000LL
-#define FR_STRETCH_MAX 1024
 
 #define FR_POOL_MAX 64
 
@@ -34,23 +24,6 @@ static struct {
  * helpers (each job still runs on its caller). */
 static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atfork_done = 0;
-/* guarded by job_lock */
-static int solo_left = 0, stretch = 0;
-static long n_jobs = 0, n_solo = 0, n_late = 0;
-
-static long long now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-void fr_pool_stats(long *jobs, long *solo, long *late) {
-    pthread_mutex_lock(&job_lock);
-    *jobs = n_jobs;
-    *solo = n_solo;
-    *late = n_late;
-    pthread_mutex_unlock(&job_lock);
-}
 
 long fr_claim(long *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
 
@@ -82,7 +55,6 @@ static void reset_in_child(void) {
     pthread_cond_init(&pool.wake, NULL);
     pthread_cond_init(&pool.done, NULL);
     pthread_mutex_init(&job_lock, NULL);
-    solo_left = stretch = 0;
     pool.created = 0;
     pool.active = 0;
     pool.closed = 1;
@@ -115,14 +87,6 @@ int fr_pool_run(int nt, fr_task_fn fn, void *ctx) {
         return 1;
     }
     pthread_mutex_lock(&job_lock);
-    n_jobs++;
-    if (solo_left > 0) {
-        solo_left--;
-        n_solo++;
-        pthread_mutex_unlock(&job_lock);
-        fn(ctx, 0);
-        return 1;
-    }
     pthread_mutex_lock(&pool.lock);
     grow(nt - 1);
     pool.fn = fn;
@@ -134,24 +98,13 @@ int fr_pool_run(int nt, fr_task_fn fn, void *ctx) {
     pool.gen++;
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
-    long long t0 = now_ns();
     fn(ctx, 0);
-    long long t1 = now_ns();
     pthread_mutex_lock(&pool.lock);
     pool.closed = 1;
     while (pool.active > 0)
         pthread_cond_wait(&pool.done, &pool.lock);
     ran = pool.next_worker;
     pthread_mutex_unlock(&pool.lock);
-    long long waited = now_ns() - t1;
-    if (waited > FR_LATE_NS && waited > (t1 - t0) / 4) {
-        n_late++;
-        stretch = stretch > 0 ? (stretch * 2 < FR_STRETCH_MAX ? stretch * 2 : FR_STRETCH_MAX)
-                              : 8;
-        solo_left = stretch;
-    } else {
-        stretch /= 2;
-    }
     pthread_mutex_unlock(&job_lock);
     return ran;
 }

@@ -33,27 +33,6 @@ def test_pool_runs_every_task_once(nt, tasks):
         assert 1 <= ran <= nt
 
 
-def test_late_helpers_make_the_next_jobs_run_alone():
-    """A helper that joined and then stalled (here: slept 20 ms) holds the caller at the
-    job's end; the pool then runs the next jobs on the caller alone, and comes back to
-    its helpers after a stretch of them."""
-    _kernel.pool_owners(2, 10)  # helpers exist
-    jobs0, solo0, late0 = _kernel.pool_stats()
-    owner, ran = _kernel.pool_owners(2, 4, helper_delay_us=20000)
-    assert (owner >= 0).all()
-    jobs1, solo1, late1 = _kernel.pool_stats()
-    if ran < 2:
-        pytest.skip("the helper never joined (an oversubscribed machine)")
-    assert late1 == late0 + 1 and jobs1 == jobs0 + 1
-    runs = [_kernel.pool_owners(2, 50)[1] for _ in range(8)]
-    assert runs == [1] * 8  # the stretch: the caller alone
-    jobs2, solo2, late2 = _kernel.pool_stats()
-    assert solo2 - solo1 == 8 and jobs2 - jobs1 == 8
-    for _ in range(3):  # every task still runs exactly once afterwards
-        owner, ran = _kernel.pool_owners(2, 50)
-        assert (owner >= 0).all() and 1 <= ran <= 2
-
-
 def _fork_child(q):
     owner, ran = _kernel.pool_owners(2, 50)
     q.put(bool((owner >= 0).all()))
