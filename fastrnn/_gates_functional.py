@@ -255,7 +255,7 @@ def _backward(cell, d_sequences, d_h, d_c, x, kernel, recurrent_kernel, bias, in
                     kT_packed=_gates.pack(st.kernel, True) if st.packed else None,
                     dp_work=work("dp_packed", (_gates.packed_size(B * T, G * U, dtype),))
                     if st.packed else None,
-                    part_work=work("parts", ((nt - 1) * (D + U + 2) * G * U,))
+                    part_work=work("parts", (_gates.merge_parts_size(nt, D, U, G, dtype),))
                     if st.packed and nt > 1 else None)
     if st.projected:
         # one input mask per gate: the projection's gradients, gate by gate

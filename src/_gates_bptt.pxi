@@ -417,12 +417,14 @@ def backward(int cell,
     if merge_input:
         d_kernel[:, :] = 0
         d_bias[:] = 0
-    if nt > 1:
-        # the other workers' partial sums
-        if part_work is not None and part_work.shape[0] >= (nt - 1) * j.part:
+    j.slots = merge_slots(nt, j.part, sizeof(floating))
+    if j.slots > 1:
+        # the partial sums of blocks 1.. of each chunk
+        if part_work is not None and part_work.shape[0] >= (j.slots - 1) * j.part:
             parts = part_work
         else:
-            parts = np.empty((nt - 1) * j.part, np.float32 if floating is float else np.float64)
+            parts = np.empty((j.slots - 1) * j.part,
+                             np.float32 if floating is float else np.float64)
         j.parts = &parts[0]
     out_bytes = (<Py_ssize_t>U * GU + <Py_ssize_t>D * GU) * sizeof(floating)
     rc = rows_chunk(rows, <long long>U * GU + 2 * <long long>D * GU, nt, out_bytes)
@@ -431,6 +433,9 @@ def backward(int cell,
         j.r0 = r0
         j.r1 = r1
         j.tr = task_rows(r1 - r0, nt, out_bytes)
+        if j.slots > 1 and (r1 - r0 + j.tr - 1) // j.tr > j.slots:
+            # no more blocks than partial sums: whole 6-row tiles
+            j.tr = ((r1 - r0 + j.slots - 1) // j.slots + 5) // 6 * 6
         j.next = 0
         with nogil:
             fr_pool_run(nt, bmerge_task, &j)

@@ -88,6 +88,28 @@ cdef inline Py_ssize_t task_rows(Py_ssize_t n, int nt, Py_ssize_t out_bytes) noe
     return tr if tr > 48 else 48
 
 
+cdef inline int merge_slots(int nt, Py_ssize_t part, Py_ssize_t item) noexcept nogil:
+    """Partial sums of the weight gradients for the merged products on nt > 1 threads:
+    one per task (block of rows) of a chunk, not per thread, so which thread ran which
+    block never changes the sums (the same bits from run to run). 4 per thread, fewer when
+    they would pass 64 MB (at least nt), at most MAX_WORKERS; 1 for one thread."""
+    cdef long long s = 4 * nt
+    if nt <= 1:
+        return 1
+    if s * part * item > (64 << 20):
+        s = (64 << 20) // (part * item)
+    if s < nt:
+        s = nt
+    return <int>(s if s < MAX_WORKERS else MAX_WORKERS)
+
+
+def merge_parts_size(int nt, int D, int U, int G, dtype):
+    """Elements of the partial-sum workspace (`part_work`) backward needs on nt threads."""
+    cdef Py_ssize_t part = (<Py_ssize_t>D + U + 2) * G * U
+    cdef Py_ssize_t item = np.dtype(dtype).itemsize
+    return (merge_slots(nt, part, item) - 1) * part
+
+
 cdef inline Py_ssize_t rows_chunk(Py_ssize_t rows, long long work_per_row, int nt,
                                   Py_ssize_t out_bytes) noexcept nogil:
     """Rows per chunk of a merged product: about CHECK_WORK of work, but with an
@@ -350,7 +372,7 @@ cdef struct BwdJob:
     Py_ssize_t r1
     Py_ssize_t tr
     Py_ssize_t panel        # elements of pack(d_pre) per row
-    Py_ssize_t part         # elements of one worker's partial sums
+    Py_ssize_t part         # elements of one block's partial sums
     const void *x
     const void *rk
     const void *rkT
@@ -379,8 +401,9 @@ cdef struct BwdJob:
     void *d_rk
     void *d_bias
     void *d_rbias
-    void *parts             # workers 1.. : (nt - 1) partial sums [d_kernel, d_rk, d_bias,
-                            # d_rbias]; worker 0 adds to the outputs
+    void *parts             # blocks 1.. : (slots - 1) partial sums [d_kernel, d_rk, d_bias,
+                            # d_rbias]; block 0 of each chunk adds to the outputs
+    int slots
     int zeroed[MAX_WORKERS]
     long next
 
@@ -434,18 +457,18 @@ cdef void bsteps_task(void *ctx, int worker) noexcept nogil:
 
 
 cdef inline void bmerge_rows(BwdJob *j, floating *dx, Py_ssize_t ra, Py_ssize_t rb,
-                             int worker) noexcept nogil:
+                             Py_ssize_t slot) noexcept nogil:
     cdef Py_ssize_t U = j.sp.U, D = j.sp.D, GU = j.sp.G * j.sp.U
     cdef floating *dk = <floating *>j.d_kernel
     cdef floating *dr = <floating *>j.d_rk
     cdef floating *db = <floating *>j.d_bias
     cdef floating *drb = <floating *>j.d_rbias
     cdef floating *p
-    if worker > 0:
-        p = <floating *>j.parts + (worker - 1) * j.part
-        if not j.zeroed[worker]:
+    if slot > 0:
+        p = <floating *>j.parts + (slot - 1) * j.part
+        if not j.zeroed[slot]:
             memset(p, 0, j.part * sizeof(floating))
-            j.zeroed[worker] = 1
+            j.zeroed[slot] = 1
         dk = p
         dr = dk + D * GU
         db = dr + U * GU
@@ -458,30 +481,31 @@ cdef inline void bmerge_rows(BwdJob *j, floating *dx, Py_ssize_t ra, Py_ssize_t 
 
 
 cdef void bmerge_task(void *ctx, int worker) noexcept nogil:
-    """Claim blocks of rows of the merged products; weight gradients go to this
-    worker's partial sums."""
+    """Claim blocks of rows of the merged products; block k of a chunk adds its weight
+    gradients to partial sum k (block 0: the outputs), whichever thread runs it."""
     cdef BwdJob *j = <BwdJob *>ctx
-    cdef Py_ssize_t ra, rb
+    cdef Py_ssize_t ra, rb, k
     cdef unsigned int csr = fr_ftz_on()
     while True:
-        ra = j.r0 + <Py_ssize_t>fr_claim(&j.next) * j.tr
+        k = <Py_ssize_t>fr_claim(&j.next)
+        ra = j.r0 + k * j.tr
         if ra >= j.r1:
             break
         rb = ra + j.tr if j.tr < j.r1 - ra else j.r1
         if j.single:
-            bmerge_rows(j, <float *>j.dx, ra, rb, worker)
+            bmerge_rows(j, <float *>j.dx, ra, rb, k if j.slots > 1 else 0)
         else:
-            bmerge_rows(j, <double *>j.dx, ra, rb, worker)
+            bmerge_rows(j, <double *>j.dx, ra, rb, k if j.slots > 1 else 0)
     fr_ftz_restore(csr)
 
 
 cdef void add_parts(BwdJob *j, int nt, floating *d_kernel, floating *d_rk,
                     floating *d_bias, floating *d_rbias) noexcept nogil:
-    """The outputs += the partial sums of the workers past 0 that ran."""
+    """The outputs += the partial sums of the blocks past 0 that ran, in block order."""
     cdef Py_ssize_t U = j.sp.U, D = j.sp.D, GU = j.sp.G * j.sp.U, i
     cdef int w
     cdef const floating *p
-    for w in range(1, nt):
+    for w in range(1, j.slots):
         if not j.zeroed[w]:
             continue
         p = <const floating *>j.parts + (w - 1) * j.part
