@@ -671,18 +671,20 @@ cdef void steps_task(void *ctx, int worker) noexcept nogil:
     fr_ftz_restore(csr)
 
 
-cdef int drive_small(int B, int T, int D, int H, const floating *x,
-                     const floating *kernel, const floating *recurrent_kernel,
-                     const floating *bias, int act, bint reverse, floating *out, int ldo,
-                     floating *state, int num_threads) except -1:
+cdef long drive_small(int B, int T, int D, int H, const floating *x,
+                      const floating *kernel, const floating *recurrent_kernel,
+                      const floating *bias, int act, bint reverse, floating *out, int ldo,
+                      floating *state, int num_threads) except -1:
     """The forward of a batch of at most FR_SMALL_MAX_B rows (no mask, no recurrent
     dropout) on src/_small_impl.c: unpacked weights, each step's units in two halves,
     the second on a helper thread when num_threads >= 2 and the step is big enough;
-    chunks of steps between signal checks."""
+    chunks of steps between signal checks. Returns the steps whose second half the
+    helper computed."""
     cdef fr_small_args a
     cdef Py_ssize_t s0 = 0, s1, sc
     cdef long long per_step = <long long>B * H * (D + H)
     cdef int nt = 2 if num_threads >= 2 and per_step >= SMALL_SPLIT_WORK else 1
+    cdef long helped = 0
     cdef floating *hb
     memset(&a, 0, sizeof(a))
     a.single = floating is float
@@ -709,48 +711,27 @@ cdef int drive_small(int B, int T, int D, int H, const floating *x,
         while s0 < T:
             s1 = s0 + sc if sc < T - s0 else T
             with nogil:
-                fr_small_steps(&a, <int>s0, <int>s1, nt)
+                helped += fr_small_steps(&a, <int>s0, <int>s1, nt)
             PyErr_CheckSignals()
             s0 = s1
     finally:
         free(hb)
-    return 0
+    return helped
 
 
 def small_steps(const floating[:, :, ::1] x, const floating[:, ::1] kernel,
                 const floating[:, ::1] recurrent_kernel, const floating[::1] bias,
                 int act, floating[:, :, ::1] out, floating[:, ::1] state,
                 int num_threads=1, bint reverse=False):
-    """The small-batch forward on its own, for tests: out (B, T, H) written, state (B, H)
-    in/out. Returns the number of steps whose second half of units a helper thread
-    computed (0 with one thread). B <= FR_SMALL_MAX_B; shapes are trusted."""
-    cdef fr_small_args a
+    """drive_small on its own, for tests: out (B, T, H) written, state (B, H) in/out.
+    Returns the number of steps whose second half of units a helper thread computed
+    (0 with one thread). B <= FR_SMALL_MAX_B; shapes are trusted."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
-    cdef long helped
     if B < 1 or B > FR_SMALL_MAX_B or T < 1:
         raise ValueError(f"small_steps takes 1..{FR_SMALL_MAX_B} rows and >= 1 step")
-    memset(&a, 0, sizeof(a))
-    a.single = floating is float
-    a.B = B
-    a.T = T
-    a.D = D
-    a.H = H
-    a.ldo = H
-    a.act = act
-    a.reverse = reverse
-    a.split = fr_small_split(H)
-    a.x = &x[0, 0, 0]
-    a.kernel = &kernel[0, 0]
-    a.rk = &recurrent_kernel[0, 0]
-    a.bias = &bias[0] if bias is not None else NULL
-    a.out = &out[0, 0, 0]
-    a.state = &state[0, 0]
-    hb = np.empty(2 * B * (H - a.split) + 1, np.float32 if floating is float else np.float64)
-    cdef floating[::1] hbv = hb
-    a.hb = &hbv[0]
-    with nogil:
-        helped = fr_small_steps(&a, 0, T, num_threads)
-    return helped
+    return drive_small(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
+                       &bias[0] if bias is not None else NULL, act, reverse,
+                       &out[0, 0, 0], H, &state[0, 0], num_threads)
 
 
 cdef int drive_forward(int B, int T, int D, int H, const floating *x,
@@ -770,8 +751,9 @@ cdef int drive_forward(int B, int T, int D, int H, const floating *x,
     cdef FwdJob j
     cdef int nt
     if B <= FR_SMALL_MAX_B and mask == NULL and rec_drop == NULL:
-        return drive_small(B, T, D, H, x, kernel, recurrent_kernel, bias, act, reverse,
-                           out, ldo, state, num_threads)
+        drive_small(B, T, D, H, x, kernel, recurrent_kernel, bias, act, reverse, out, ldo,
+                    state, num_threads)
+        return 0
     nt = _threads(num_threads, B, <long long>B * T * H * (D + H))
     memset(&j, 0, sizeof(j))
     j.single = floating is float
