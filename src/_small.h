@@ -16,8 +16,9 @@
  * Nothing waits unboundedly: the right half of each step is claimed by whichever thread
  * gets there first (an atomic compare-and-swap); a helper that has not started, or that
  * the OS does not schedule, leaves the caller to claim every half itself. If the caller
- * waits longer than FR_SMALL_WAIT_NS for a half the helper claimed, it computes that half
- * itself and goes on alone (the helper's copy, in its own buffer, is dropped).
+ * waits for a half the helper claimed longer than its own half took (1-8 us), it
+ * computes that half itself and goes on alone (the helper's copy, in its own buffer, is
+ * dropped).
  */
 #ifndef FASTRNN_SMALL_H
 #define FASTRNN_SMALL_H
