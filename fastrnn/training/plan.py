@@ -25,7 +25,6 @@ Weights are read through the layers at every step, so ``set_weights``, in-place
 changes and a new learning rate take effect at once.
 """
 import math
-import warnings
 
 import numpy as np
 
@@ -279,12 +278,7 @@ class TrainPlan:
         tracker = model._loss_tracker
         if not (math.isfinite(loss) and
                 np.logical_and.reduce(np.isfinite(flat_grad), axis=None)):
-            warnings.warn(f"Training of model `{model.name}` stopped at {where}: the loss is "
-                          f"{loss} (or a gradient is not finite). The weights from before "
-                          "that step are kept.", RuntimeWarning, stacklevel=stacklevel + 1)
-            model.stop_training = True
-            tracker.update_state(loss, sample_weight=batch)
-            return False
+            return model._stop_nonfinite(loss, batch, where, stacklevel + 1)
         self.flat.apply(flat_grad)
         tracker.total += float(loss) * float(batch)
         tracker.count += float(batch)
@@ -411,12 +405,7 @@ class TrainPlan:
         batch = xs[0].shape[0]
         tracker = model._loss_tracker
         if not finite:
-            warnings.warn(f"Training of model `{model.name}` stopped at {where}: the loss is "
-                          f"{loss} (or a gradient is not finite). The weights from before "
-                          "that step are kept.", RuntimeWarning, stacklevel=stacklevel + 1)
-            model.stop_training = True
-            tracker.update_state(loss, sample_weight=batch)
-            return False
+            return model._stop_nonfinite(loss, batch, where, stacklevel + 1)
         if flat_grad is not None or any(g is not None for g in g_list):
             if flat_grad is not None:
                 flat.apply(flat_grad)

@@ -438,6 +438,16 @@ class Trainer(Loops, GeneratorMethods):
             seen.add(sig)
         return ok
 
+    def _stop_nonfinite(self, loss, batch, where, stacklevel):
+        """A step whose loss or a gradient is not finite: warn (at `stacklevel` from the
+        caller of this method), stop training, count the loss; the weights stay. False."""
+        warnings.warn(f"Training of model `{self.name}` stopped at {where}: the loss is "
+                      f"{loss} (or a gradient is not finite). The weights from before "
+                      "that step are kept.", RuntimeWarning, stacklevel=stacklevel + 1)
+        self.stop_training = True
+        self._loss_tracker.update_state(loss, sample_weight=batch)
+        return False
+
     def _train_step_general(self, xs, ys, where, sws=None, stacklevel=3):
         tape = Tape(input_gradients=False)
         outs, masks, contexts, values = self._forward_for_loss(xs, True, tape)
@@ -452,12 +462,7 @@ class Trainer(Loops, GeneratorMethods):
         finite = math.isfinite(loss) and all(
             g is None or np.isfinite(getattr(g, "values", g)).all() for g in grads)
         if not finite:
-            warnings.warn(f"Training of model `{self.name}` stopped at {where}: the loss is "
-                          f"{loss} (or a gradient is not finite). The weights from before "
-                          "that step are kept.", RuntimeWarning, stacklevel=stacklevel)
-            self.stop_training = True
-            self._loss_tracker.update_state(loss, sample_weight=xs[0].shape[0])
-            return False
+            return self._stop_nonfinite(loss, xs[0].shape[0], where, stacklevel)
         if any(g is not None for g in grads):
             self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables)
                                             if g is not None])
