@@ -135,22 +135,9 @@ def _torch(name, x, weights, mode, dtype, threads):
             params[f"weight_hh_{tag}"].copy_(torch.from_numpy(U.T.copy()))
             params[f"bias_ih_{tag}"].copy_(torch.from_numpy(b))
             params[f"bias_hh_{tag}"].zero_()
+    fn = gated.torch_timed(rnn, x, mode)
     if mode == "inference":
-        xt = torch.from_numpy(x)
-
-        def fn():
-            with torch.inference_mode():
-                return rnn(xt)[0]
         return fn, lambda out: [out.numpy()]
-
-    xt = torch.from_numpy(x.copy()).requires_grad_(True)
-
-    def fn():
-        rnn.zero_grad(set_to_none=True)
-        xt.grad = None
-        out = rnn(xt)[0]
-        out.sum().backward()
-        return xt.grad
 
     def outputs(dx):
         grads = [dx.numpy()]

@@ -125,13 +125,28 @@ def torch_gated(name, x, weights, mode, dtype, threads):
     with torch.no_grad():
         for tag, arr in zip(tags, torch_layout(kind, *weights[0])):
             params[tag].copy_(torch.from_numpy(arr))
+    fn = torch_timed(rnn, x, mode)
+    if mode == "inference":
+        return fn, lambda out: [out.numpy()]
+
+    def outputs(dx):
+        return [dx.numpy()] + list(keras_grads(kind, *(params[t].grad.numpy() for t in tags)))
+    return fn, outputs
+
+
+def torch_timed(rnn, x, mode):
+    """The timed call of a PyTorch recurrent module (batch_first) on x (B, T, D), shared
+    with the SimpleRNN contender: "inference" returns the sequences under
+    ``inference_mode``; "training" runs backward for an upstream gradient of ones (the
+    parameters' ``.grad`` filled) and returns dL/dx."""
+    import torch
     if mode == "inference":
         xt = torch.from_numpy(x)
 
         def fn():
             with torch.inference_mode():
                 return rnn(xt)[0]
-        return fn, lambda out: [out.numpy()]
+        return fn
 
     xt = torch.from_numpy(x.copy()).requires_grad_(True)
 
@@ -140,7 +155,4 @@ def torch_gated(name, x, weights, mode, dtype, threads):
         xt.grad = None
         rnn(xt)[0].sum().backward()
         return xt.grad
-
-    def outputs(dx):
-        return [dx.numpy()] + list(keras_grads(kind, *(params[t].grad.numpy() for t in tags)))
-    return fn, outputs
+    return fn
