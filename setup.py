@@ -55,11 +55,13 @@ extensions = [
 
 
 class build_py_with_pxd(build_py):
-    """Copy src/_kernel.pxd and the headers it declares from into the built fastrnn/."""
+    """Copy src/_kernel.pxd, the declarations it includes (_c_api.pxi) and the headers
+    they declare from into the built fastrnn/."""
 
     def run(self):
         super().run()
-        for name in sorted(glob.glob("src/*.pxd") + glob.glob("src/*.h")):
+        for name in sorted(glob.glob("src/*.pxd") + glob.glob("src/*.h")
+                           + ["src/_c_api.pxi"]):
             self.copy_file(name, os.path.join(self.build_lib, "fastrnn",
                                               os.path.basename(name)))
 

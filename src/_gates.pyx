@@ -42,34 +42,9 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cnp.import_array()
 
-cdef extern from "_act.h" nogil:
-    int FR_TANH, FR_RELU, FR_SIGMOID, FR_LINEAR
-    void fr_act_f32(int act, float *x, Py_ssize_t n)
-    void fr_act_f64(int act, double *x, Py_ssize_t n)
-    void fr_dact_f32(int act, const float *y, float *d, Py_ssize_t n)
-    void fr_dact_f64(int act, const double *y, double *d, Py_ssize_t n)
-    unsigned int fr_ftz_on()
-    void fr_ftz_restore(unsigned int state)
-
-cdef extern from "_gemm.h" nogil:
-    Py_ssize_t fr_packed_size_f32(int k, int n)
-    Py_ssize_t fr_packed_size_f64(int k, int n)
-    void fr_pack_f32(int trans, int k, int n, const float *b, int ldb, float *bp)
-    void fr_pack_f64(int trans, int k, int n, const double *b, int ldb, double *bp)
-    void fr_gemm_packed_f32(int m, int n, int k, const float *a, Py_ssize_t rs,
-                            Py_ssize_t cs, const float *bp, float *c, int ldc)
-    void fr_gemm_packed_f64(int m, int n, int k, const double *a, Py_ssize_t rs,
-                            Py_ssize_t cs, const double *bp, double *c, int ldc)
-    void fr_gemm_packed_set_f32(int m, int n, int k, const float *a, Py_ssize_t rs,
-                                Py_ssize_t cs, const float *bp, float *c, int ldc,
-                                const float *row)
-    void fr_gemm_packed_set_f64(int m, int n, int k, const double *a, Py_ssize_t rs,
-                                Py_ssize_t cs, const double *bp, double *c, int ldc,
-                                const double *row)
-    int fr_gemm_simd()
+include "_c_api.pxi"
 
 cdef enum:
-    SMALL_GEMM = 4096      # below this many multiply-adds our loops beat a BLAS call
     HARD_SIGMOID = 4       # not in _act.h: Keras 3's relu6(x + 3) / 6, done here
     LSTM = 0
     GRU_AFTER = 1          # reset_after=True (Keras 3's default, PyTorch's GRU)
@@ -109,41 +84,7 @@ cdef inline void gdact(int a, const floating *y, floating *d, Py_ssize_t n) noex
         fr_dact_f64(a, y, d, n)
 
 
-cdef void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
-               const floating *a, int lda, const floating *b, int ldb,
-               floating beta, floating *c, int ldc) noexcept nogil:
-    """Row-major C = alpha * op(A) @ op(B) + beta * C (as _kernel.gemm)."""
-    cdef Py_ssize_t i, j, p
-    cdef floating aip
-    cdef floating *ci
-    cdef char ta = b'T' if trans_a else b'N'
-    cdef char tb = b'T' if trans_b else b'N'
-    if m <= 0 or n <= 0:
-        return
-    if k <= 0 or <long long>m * n * k <= SMALL_GEMM:
-        for i in range(m):
-            ci = c + i * ldc
-            if beta == 0:
-                memset(ci, 0, n * sizeof(floating))
-            elif beta != 1:
-                for j in range(n):
-                    ci[j] = beta * ci[j]
-            for p in range(k):
-                aip = alpha * (a[p * lda + i] if trans_a else a[i * lda + p])
-                if trans_b:
-                    for j in range(n):
-                        ci[j] += aip * b[j * ldb + p]
-                else:
-                    for j in range(n):
-                        ci[j] += aip * b[p * ldb + j]
-        return
-    # Column-major BLAS sees row-major matrices transposed: C^T = op(B)^T op(A)^T.
-    if floating is float:
-        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float *>b, &ldb, <float *>a, &lda,
-              &beta, c, &ldc)
-    else:
-        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double *>b, &ldb, <double *>a, &lda,
-              &beta, c, &ldc)
+include "_blas_gemm.pxi"
 
 
 cdef Py_ssize_t pack_size(int k, int n, bint single) noexcept nogil:
