@@ -444,6 +444,46 @@ def pack(const floating[:, ::1] b, bint transpose=False):
     return packed
 
 
+def segment_sums(const cnp.int64_t[::1] position, const floating[:, ::1] values,
+                 floating[:, ::1] out, bint square=False):
+    """out[position[k]] += values[k] (or values[k] ** 2 with square) for k = 0, 1, ...
+    in that order, the GIL released: the per-row sums of a row-sparse gradient
+    (TensorFlow's ``unsorted_segment_sum``), in occurrence order, so the same bits as
+    summing a row's occurrences one after another from zero. ``out`` (rows, n) is
+    added to (zero it first for plain sums); every position must be in [0, rows):
+    checked before any sum, raising ValueError naming the first bad one."""
+    cdef Py_ssize_t n = values.shape[0], w = values.shape[1], rows = out.shape[0]
+    cdef Py_ssize_t k, c, p, bad = -1
+    cdef floating a
+    cdef floating *o
+    cdef const floating *v
+    if position.shape[0] != n or out.shape[1] != w:
+        raise ValueError(f"segment_sums: expected {n} positions and out of width {w}, "
+                         f"got {position.shape[0]} and {out.shape[1]}")
+    if n == 0 or w == 0:
+        return
+    with nogil:
+        for k in range(n):
+            if position[k] < 0 or position[k] >= rows:
+                bad = k
+                break
+    if bad >= 0:
+        raise ValueError(f"segment_sums: position {position[bad]} of occurrence {bad} is "
+                         f"outside [0, {rows})")
+    with nogil:
+        for k in range(n):
+            p = position[k]
+            o = &out[p, 0]
+            v = &values[k, 0]
+            if square:
+                for c in range(w):
+                    a = v[c] * v[c]
+                    o[c] = o[c] + a
+            else:
+                for c in range(w):
+                    o[c] = o[c] + v[c]
+
+
 def parallel_min_work(work=None):
     """The multiply-adds below which a call runs on one thread; set it with an int
     (tests only, to force the threaded paths on small cases). Returns the value in

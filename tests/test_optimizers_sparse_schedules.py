@@ -73,6 +73,42 @@ def test_sparse_gradient_validation_and_dense_form():
     assert np.array_equal(w, np.ones((4, 2)))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("shape", [(0, 3), (5, 3), (300, 4, 2), (6, 1)])
+def test_row_sums_add_each_rows_occurrences_in_order(dtype, shape, rng):
+    """row_sums (compiled for float32/64, np.add.at otherwise) against a Python loop that
+    adds a row's occurrences from zero in occurrence order: the same bits, squares too."""
+    n = shape[0]
+    idx = rng.integers(0, 7, size=n)
+    values = rng.standard_normal(shape).astype(dtype)
+    g = SparseGradient(idx, values, (7,) + shape[1:])
+    for square in (False, True):
+        for _ in range(2):  # the cached segment info must serve every call
+            got = g.row_sums(square=square)
+            want = np.zeros((g.rows.size,) + shape[1:], dtype)
+            for k in range(n):
+                v = values[k] * values[k] if square else values[k]
+                want[np.searchsorted(g.rows, idx[k])] += v
+            assert got.dtype == np.dtype(dtype)
+            assert np.array_equal(got, want)
+        dense = g.to_dense(square=square)
+        assert np.array_equal(dense[g.rows], got)
+        assert not dense[np.setdiff1d(np.arange(7), g.rows)].any()
+
+
+def test_segment_sums_refuses_positions_outside_its_output():
+    from fastrnn import _kernel
+    out = np.zeros((3, 2), "float32")
+    values = np.ones((2, 2), "float32")
+    with pytest.raises(ValueError, match="position 3 of occurrence 1"):
+        _kernel.segment_sums(np.array([0, 3]), values, out)
+    with pytest.raises(ValueError, match="position -1 of occurrence 0"):
+        _kernel.segment_sums(np.array([-1, 0]), values, out)
+    assert not out.any()  # checked before any sum
+    with pytest.raises(ValueError, match="expected 2 positions"):
+        _kernel.segment_sums(np.array([0]), values, out)
+
+
 # ----------------------------------------------------------------------------- dense rules
 
 def _numpy_rules(name, g_steps, w, lr=0.0625):

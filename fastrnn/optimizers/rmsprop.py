@@ -54,17 +54,21 @@ class RMSprop(Optimizer):
         dtype = variable.dtype.type
         rho = dtype(self.rho)
         sparse = isinstance(gradient, SparseGradient)
+        v = self._slot(variable, "velocity")
+        # v = rho * v + (1 - rho) * g2, in place (g2 is a new array); with a sparse
+        # gradient g2 is zero off the rows looked up, where v + 0 is v (v >= 0)
         if sparse:
             rows = gradient.rows
             g_rows = gradient.row_sums()
-            g2 = gradient.to_dense(np.square(gradient.values))
+            g2 = gradient.row_sums(square=True)
+            g2 *= dtype(1 - self.rho)
+            v *= rho
+            v[rows] += g2
         else:
             g2 = np.square(gradient)
-        v = self._slot(variable, "velocity")
-        # v = rho * v + (1 - rho) * g2, in place (g2 is a new array)
-        g2 *= dtype(1 - self.rho)
-        v *= rho
-        v += g2
+            g2 *= dtype(1 - self.rho)
+            v *= rho
+            v += g2
         if self.centered:
             a = self._slot(variable, "average_gradient")
             g_dense = gradient.scatter(g_rows) if sparse else gradient
@@ -136,7 +140,7 @@ class Adagrad(Optimizer):
         eps = dtype(self.epsilon)
         if isinstance(gradient, SparseGradient):
             rows = gradient.rows
-            acc[rows] += gradient.row_sums(np.square(gradient.values))
+            acc[rows] += gradient.row_sums(square=True)
             variable[rows] -= (learning_rate * gradient.row_sums()) / np.sqrt(acc[rows] + eps)
             return
         acc += np.square(gradient)
@@ -179,14 +183,12 @@ class Adadelta(Optimizer):
         acc_d = self._slot(variable, "accumulated_delta_var")
         if isinstance(gradient, SparseGradient):
             rows = gradient.rows
-            acc_g[...] = rho * acc_g + dtype(1 - self.rho) * gradient.to_dense(
-                np.square(gradient.values))
+            acc_g[...] = rho * acc_g + dtype(1 - self.rho) * gradient.to_dense(square=True)
             # per occurrence k of row i: delta_k = -rms(acc_d[i]) * g_k / rms(acc_g[i])
             ratio = np.sqrt(acc_d[gradient.indices] + eps) / np.sqrt(
                 acc_g[gradient.indices] + eps)
             delta = -(ratio * gradient.values)
-            acc_d[...] = rho * acc_d + dtype(1 - self.rho) * gradient.to_dense(
-                np.square(delta))
+            acc_d[...] = rho * acc_d + dtype(1 - self.rho) * gradient.to_dense(delta, square=True)
             variable[rows] += gradient.row_sums(learning_rate * delta)
             return
         acc_g[...] = rho * acc_g + dtype(1 - self.rho) * np.square(gradient)
