@@ -121,8 +121,6 @@ class SimpleRNN(BaseRNN):
             self.zero_output_for_mask)
         fast = self._fast
 
-        zeros = {}  # d_sequences of return_sequences=False: zeros but the last step
-
         def forward(x, need_output=True):
             if self.stateful or self.dropout or self.recurrent_dropout:
                 return None
@@ -137,12 +135,9 @@ class SimpleRNN(BaseRNN):
             d_out = np.asarray(d_output)
             if self.return_sequences:
                 d_seq = d_out[:, ::-1] if self.go_backwards else d_out
-            else:  # np.zeros_like(seq) with d_out at the last step processed
-                d_seq = zeros.get(seq.shape)
-                if d_seq is None or d_seq.dtype != seq.dtype:
-                    d_seq = zeros[seq.shape] = np.zeros_like(seq)
-                d_seq[:, 0 if self.go_backwards else -1] = d_out
-            dx, dk, dr, db = lean_backward(d_seq, x, seq, out, need_input)
+                dx, dk, dr, db = lean_backward(d_seq, x, seq, out, need_input)
+            else:  # the gradient of the last state processed
+                dx, dk, dr, db = lean_backward(None, x, seq, out, need_input, d_out)
             return ((dx if need_input else None),), \
                 ((dk, dr, db) if self.use_bias else (dk, dr))
 
