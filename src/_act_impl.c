@@ -105,21 +105,20 @@ static void sigmoid_f32(float *x, ptrdiff_t n) {
     half_f32(x, n, 0.5f, 0.5f);
 }
 
-FR_CLONES
-static void dact_tanh_f32(const float *y, float *d, ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < n; i++) d[i] *= 1.0f - y[i] * y[i];
+/* d = (a + b) * act'(y), or b * act'(y) when a is NULL (b may be d) */
+#define DEFINE_DACT_F32(NAME, EXPR)                                                 \
+FR_CLONES                                                                           \
+static void NAME(const float *y, const float *a, const float *b, float *d,         \
+                 ptrdiff_t n) {                                                     \
+    if (a == NULL)                                                                  \
+        for (ptrdiff_t i = 0; i < n; i++) d[i] = b[i] * (EXPR);                     \
+    else                                                                            \
+        for (ptrdiff_t i = 0; i < n; i++) d[i] = (a[i] + b[i]) * (EXPR);            \
 }
-
-FR_CLONES
-static void dact_relu_f32(const float *y, float *d, ptrdiff_t n) {
-    /* d * (y > 0), a product as in NumPy: inf or NaN in d gives NaN where y <= 0 */
-    for (ptrdiff_t i = 0; i < n; i++) d[i] *= y[i] > 0.0f ? 1.0f : 0.0f;
-}
-
-FR_CLONES
-static void dact_sigmoid_f32(const float *y, float *d, ptrdiff_t n) {
-    for (ptrdiff_t i = 0; i < n; i++) d[i] *= y[i] * (1.0f - y[i]);
-}
+DEFINE_DACT_F32(dact_tanh_f32, 1.0f - y[i] * y[i])
+/* d * (y > 0), a product as in NumPy: inf or NaN in d gives NaN where y <= 0 */
+DEFINE_DACT_F32(dact_relu_f32, y[i] > 0.0f ? 1.0f : 0.0f)
+DEFINE_DACT_F32(dact_sigmoid_f32, y[i] * (1.0f - y[i]))
 
 void fr_act_f32(int act, float *x, ptrdiff_t n) {
     switch (act) {
@@ -140,21 +139,49 @@ void fr_act_f64(int act, double *x, ptrdiff_t n) {
     }
 }
 
-void fr_dact_f32(int act, const float *y, float *d, ptrdiff_t n) {
+void fr_dact_sum_f32(int act, const float *y, const float *a, const float *b, float *d,
+                     ptrdiff_t n) {
     switch (act) {
-    case FR_TANH: dact_tanh_f32(y, d, n); break;
-    case FR_RELU: dact_relu_f32(y, d, n); break;
-    case FR_SIGMOID: dact_sigmoid_f32(y, d, n); break;
-    default: break;
+    case FR_TANH: dact_tanh_f32(y, a, b, d, n); break;
+    case FR_RELU: dact_relu_f32(y, a, b, d, n); break;
+    case FR_SIGMOID: dact_sigmoid_f32(y, a, b, d, n); break;
+    default:
+        if (a == NULL) { if (d != b) memmove(d, b, sizeof(float) * (size_t)n); }
+        else for (ptrdiff_t i = 0; i < n; i++) d[i] = a[i] + b[i];
+        break;
     }
 }
 
-void fr_dact_f64(int act, const double *y, double *d, ptrdiff_t n) {
-    ptrdiff_t i;
+/* float64: no clones (no FMA contraction), so results match NumPy's formulas */
+#define DEFINE_DACT_F64(NAME, EXPR)                                                 \
+static void NAME(const double *y, const double *a, const double *b, double *d,     \
+                 ptrdiff_t n) {                                                     \
+    if (a == NULL)                                                                  \
+        for (ptrdiff_t i = 0; i < n; i++) d[i] = b[i] * (EXPR);                     \
+    else                                                                            \
+        for (ptrdiff_t i = 0; i < n; i++) d[i] = (a[i] + b[i]) * (EXPR);            \
+}
+DEFINE_DACT_F64(dact_tanh_f64, 1.0 - y[i] * y[i])
+DEFINE_DACT_F64(dact_relu_f64, y[i] > 0.0 ? 1.0 : 0.0)
+DEFINE_DACT_F64(dact_sigmoid_f64, y[i] * (1.0 - y[i]))
+
+void fr_dact_sum_f64(int act, const double *y, const double *a, const double *b, double *d,
+                     ptrdiff_t n) {
     switch (act) {
-    case FR_TANH: for (i = 0; i < n; i++) d[i] *= 1.0 - y[i] * y[i]; break;
-    case FR_RELU: for (i = 0; i < n; i++) d[i] *= y[i] > 0.0 ? 1.0 : 0.0; break;
-    case FR_SIGMOID: for (i = 0; i < n; i++) d[i] *= y[i] * (1.0 - y[i]); break;
-    default: break;
+    case FR_TANH: dact_tanh_f64(y, a, b, d, n); break;
+    case FR_RELU: dact_relu_f64(y, a, b, d, n); break;
+    case FR_SIGMOID: dact_sigmoid_f64(y, a, b, d, n); break;
+    default:
+        if (a == NULL) { if (d != b) memmove(d, b, sizeof(double) * (size_t)n); }
+        else for (ptrdiff_t i = 0; i < n; i++) d[i] = a[i] + b[i];
+        break;
     }
+}
+
+void fr_dact_f32(int act, const float *y, float *d, ptrdiff_t n) {
+    fr_dact_sum_f32(act, y, NULL, d, d, n);
+}
+
+void fr_dact_f64(int act, const double *y, double *d, ptrdiff_t n) {
+    fr_dact_sum_f64(act, y, NULL, d, d, n);
 }

@@ -7,6 +7,10 @@ cdef extern from "_act.h" nogil:
     void fr_act_f64(int act, double *x, Py_ssize_t n)
     void fr_dact_f32(int act, const float *y, float *d, Py_ssize_t n)
     void fr_dact_f64(int act, const double *y, double *d, Py_ssize_t n)
+    void fr_dact_sum_f32(int act, const float *y, const float *a, const float *b,
+                         float *d, Py_ssize_t n)
+    void fr_dact_sum_f64(int act, const double *y, const double *a, const double *b,
+                         double *d, Py_ssize_t n)
     unsigned int fr_ftz_on()
     void fr_ftz_restore(unsigned int state)
 
@@ -25,4 +29,6 @@ cdef extern from "_gemm.h" nogil:
     void fr_gemm_packed_set_f64(int m, int n, int k, const double *a, Py_ssize_t rs,
                                 Py_ssize_t cs, const double *bp, double *c, int ldc,
                                 const double *row)
+    void fr_prefetch_rows(const void *p, Py_ssize_t rows, Py_ssize_t stride,
+                          Py_ssize_t bytes, int write)
     int fr_gemm_simd()

@@ -37,6 +37,12 @@ void fr_gemv_f32(int m, int n, int k, const float *a, ptrdiff_t lda, const float
                  ptrdiff_t ldb, float *c, ptrdiff_t ldc, int overwrite, const float *init);
 void fr_gemv_f64(int m, int n, int k, const double *a, ptrdiff_t lda, const double *b,
                  ptrdiff_t ldb, double *c, ptrdiff_t ldc, int overwrite, const double *init);
+/* Prefetch the first min(bytes, 256) bytes of each of `rows` rows `stride` bytes apart
+ * (for writing with write != 0): the next time step's rows of a (B, T, H) array, 4*T*H
+ * bytes apart, which the hardware prefetchers do not foresee. Longer rows are
+ * sequential from there and left to the hardware. */
+void fr_prefetch_rows(const void *p, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t bytes,
+                      int write);
 /* 1 where the AVX2+FMA kernels run, 0 for the portable ones. */
 int fr_gemm_simd(void);
 #endif

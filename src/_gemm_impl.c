@@ -134,11 +134,14 @@ ATTR static void gemm_##SUFFIX(int m, int n, int k, const T *a, ptrdiff_t rs,   
                                ptrdiff_t cs, const T *bp, T *c, int ldc,           \
                                int overwrite, const T *init) {                     \
     int panels = (n + NR - 1) / NR;                                                 \
-    /* A read down its columns (cs != 1, a transposed view) is copied block by      \
-     * block into tiles of 6 rows, [tile][p][6], so the tiles read it contiguously  \
-     * rather than one cache line (and one L1 set) per step of p. */                \
+    /* A read down its columns (cs != 1, a transposed view) with columns over 256   \
+     * bytes apart is copied block by block into tiles of 6 rows, [tile][p][6], so  \
+     * the tiles read it contiguously rather than one cache line (and one L1 set)   \
+     * per step of p. Closer columns (the backward's (rows, 32) arrays read         \
+     * transposed) already stream in order and are read in place: copying them cost \
+     * a quarter of the tutorial-shape backward. */                                 \
     T *ap = NULL;                                                                   \
-    if (cs != 1 && m > 1)                                                           \
+    if (cs != 1 && m > 1 && cs * (ptrdiff_t)sizeof(T) > 256)                        \
         ap = (T *)malloc(sizeof(T) * (size_t)(MC + 6) * KC);                        \
     for (int p0 = 0; p0 < k; p0 += KC) {                                            \
         int kc = k - p0 < KC ? k - p0 : KC;                                         \
@@ -286,6 +289,20 @@ DEFINE_GEMM(f32_base, , float, v8f, 8, FR_NR_F32)
 DEFINE_GEMV(f32_base, , float, v8f, 8)
 DEFINE_GEMV(f64_base, , double, v4d, 4)
 DEFINE_GEMM(f64_base, , double, v4d, 4, FR_NR_F64)
+
+void fr_prefetch_rows(const void *p, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t bytes,
+                      int write) {
+    const char *r = (const char *)p;
+    if (bytes > 256)
+        bytes = 256;
+    for (ptrdiff_t i = 0; i < rows; i++, r += stride)
+        for (ptrdiff_t o = 0; o < bytes; o += 64) {
+            if (write)
+                __builtin_prefetch(r + o, 1, 2);
+            else
+                __builtin_prefetch(r + o, 0, 2);
+        }
+}
 
 int fr_gemm_simd(void) {
 #ifdef FR_X86

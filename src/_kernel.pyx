@@ -43,6 +43,14 @@ cdef inline void dact_inplace(int act, const floating *y, floating *d,
         fr_dact_f64(act, y, d, n)
 
 
+cdef inline void dact_sum(int act, const floating *y, const floating *a, const floating *b,
+                          floating *d, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        fr_dact_sum_f32(act, y, a, b, d, n)
+    else:
+        fr_dact_sum_f64(act, y, a, b, d, n)
+
+
 include "_blas_gemm.pxi"
 
 
@@ -212,12 +220,23 @@ cdef void rnn_backward_range(int B, int T, int s_lo, int s_hi, int H,
     cdef bint on
     for s in range(s_hi - 1, s_lo - 1, -1):
         t = T - 1 - s if reverse else s
+        if s > s_lo:  # the next step's rows, 4*T*H bytes apart, arrive during this one
+            r = T - s if reverse else s - 1
+            fr_prefetch_rows(out + r * H, B, ld * sizeof(floating), H * sizeof(floating), 0)
+            fr_prefetch_rows(d_pre + r * H, B, ld * sizeof(floating), H * sizeof(floating), 1)
+            if d_out != NULL:
+                fr_prefetch_rows(d_out + r * H, B, ld * sizeof(floating),
+                                 H * sizeof(floating), 0)
         for b in range(B):
             g = d_pre + b * ld + t * H
             y = out + b * ld + t * H
             dh = d_h0 + b * H
             on = mask == NULL or mask[b * T + t]
-            if on:
+            if on and mask == NULL:
+                # g = (d_out[b, t] + dH[b]) * act'(out[b, t]), in one pass
+                dact_sum(act, y, d_out + b * ld + t * H if d_out != NULL else NULL, dh, g,
+                         H)
+            elif on:
                 # g = (d_out[b, t] + d_carry[b] + dH[b]) * act'(out[b, t])
                 if d_out != NULL:
                     src = d_out + b * ld + t * H
