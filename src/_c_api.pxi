@@ -23,6 +23,10 @@ cdef extern from "_gemm.h" nogil:
                             Py_ssize_t cs, const float *bp, float *c, int ldc)
     void fr_gemm_packed_f64(int m, int n, int k, const double *a, Py_ssize_t rs,
                             Py_ssize_t cs, const double *bp, double *c, int ldc)
+    void fr_gemm_f32(int m, int n, int k, const float *a, Py_ssize_t rs, Py_ssize_t cs,
+                     const float *b, Py_ssize_t ldb, float *c, int ldc)
+    void fr_gemm_f64(int m, int n, int k, const double *a, Py_ssize_t rs, Py_ssize_t cs,
+                     const double *b, Py_ssize_t ldb, double *c, int ldc)
     void fr_gemm_packed_set_f32(int m, int n, int k, const float *a, Py_ssize_t rs,
                                 Py_ssize_t cs, const float *bp, float *c, int ldc,
                                 const float *row)

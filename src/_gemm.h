@@ -22,6 +22,12 @@ void fr_gemm_packed_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdi
                         const float *bp, float *c, int ldc);
 void fr_gemm_packed_f64(int m, int n, int k, const double *a, ptrdiff_t rs, ptrdiff_t cs,
                         const double *bp, double *c, int ldc);
+/* C += A @ B with B row-major and unpacked (row stride ldb > 0), read in place; n must
+ * be a multiple of FR_NR_F32 / FR_NR_F64. The same tiles and order as the packed one. */
+void fr_gemm_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                 const float *b, ptrdiff_t ldb, float *c, int ldc);
+void fr_gemm_f64(int m, int n, int k, const double *a, ptrdiff_t rs, ptrdiff_t cs,
+                 const double *b, ptrdiff_t ldb, double *c, int ldc);
 /* C = row + A @ Bp (row: n values broadcast down the rows, or NULL for zeros), without
  * reading C. k >= 1. */
 void fr_gemm_packed_set_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdiff_t cs,

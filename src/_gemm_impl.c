@@ -47,7 +47,8 @@ DEFINE_PACK(fr_pack_f64, double, FR_NR_F64)
  * registers. */
 #define DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, ROWS, KS)                            \
 ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, ptrdiff_t rs,\
-                                              ptrdiff_t cs, const T *bp, T *c,      \
+                                              ptrdiff_t cs, const T *bp,            \
+                                              ptrdiff_t bs, T *c,                   \
                                               int ldc, int overwrite,               \
                                               const T *init) {                      \
     /* KS independent partial sums over k hide the FMA latency for short tiles */   \
@@ -68,8 +69,8 @@ ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, ptrdiff
     for (; p + KS <= k; p += KS) {                                                  \
         _Pragma("GCC unroll 8")                                                     \
         for (int s = 0; s < KS; s++) {                                              \
-            V b0 = *(const V *)(bp + (ptrdiff_t)(p + s) * NR);                      \
-            V b1 = *(const V *)(bp + (ptrdiff_t)(p + s) * NR + W);                  \
+            V b0 = *(const V *)(bp + (ptrdiff_t)(p + s) * bs);                      \
+            V b1 = *(const V *)(bp + (ptrdiff_t)(p + s) * bs + W);                  \
             _Pragma("GCC unroll 8")                                                 \
             for (int i = 0; i < ROWS; i++) {                                        \
                 T ai = a[i * rs + (p + s) * cs];                                    \
@@ -79,8 +80,8 @@ ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, ptrdiff
         }                                                                           \
     }                                                                               \
     for (; p < k; p++) {                                                            \
-        V b0 = *(const V *)(bp + (ptrdiff_t)p * NR);                                \
-        V b1 = *(const V *)(bp + (ptrdiff_t)p * NR + W);                            \
+        V b0 = *(const V *)(bp + (ptrdiff_t)p * bs);                                \
+        V b1 = *(const V *)(bp + (ptrdiff_t)p * bs + W);                            \
         _Pragma("GCC unroll 8")                                                     \
         for (int i = 0; i < ROWS; i++) {                                            \
             T ai = a[i * rs + p * cs];                                              \
@@ -124,16 +125,19 @@ ATTR static inline void tile##ROWS##_##SUFFIX(int nr, int k, const T *a, ptrdiff
 }
 
 /* C += A @ Bp, with A(i, p) = a[i*rs + p*cs] (so A may be a transposed view).
- * Blocks of KC along k and MC rows; in each, every panel sweeps the block's tiles. */
+ * Blocks of KC along k and MC rows; in each, every panel sweeps the block's tiles.
+ * ldb == 0: bp is packed (fr_pack); ldb > 0: bp is B itself, row-major with row
+ * stride ldb, read in place (n a multiple of NR: whole panels only). */
 #define DEFINE_GEMM(SUFFIX, ATTR, T, V, W, NR)                                      \
 DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 6, 1)                                        \
 DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 4, 1)                                        \
 DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 2, 2)                                        \
 DEFINE_TILE(SUFFIX, ATTR, T, V, W, NR, 1, 4)                                        \
 ATTR static void gemm_##SUFFIX(int m, int n, int k, const T *a, ptrdiff_t rs,      \
-                               ptrdiff_t cs, const T *bp, T *c, int ldc,           \
-                               int overwrite, const T *init) {                     \
+                               ptrdiff_t cs, const T *bp, ptrdiff_t ldb, T *c,     \
+                               int ldc, int overwrite, const T *init) {            \
     int panels = (n + NR - 1) / NR;                                                 \
+    ptrdiff_t bs = ldb > 0 ? ldb : NR;                                              \
     /* A read down its columns (cs != 1, a transposed view) with columns over 256   \
      * bytes apart is copied block by block into tiles of 6 rows, [tile][p][6], so  \
      * the tiles read it contiguously rather than one cache line (and one L1 set)   \
@@ -164,28 +168,29 @@ ATTR static void gemm_##SUFFIX(int m, int n, int k, const T *a, ptrdiff_t rs,   
             }                                                                       \
             for (int jp = 0; jp < panels; jp++) {                                   \
                 int nr = n - jp * NR < NR ? n - jp * NR : NR;                       \
-                const T *panel = bp + (ptrdiff_t)p0 * panels * NR                   \
-                                 + (ptrdiff_t)jp * NR * kc;                         \
+                const T *panel = ldb > 0 ? bp + (ptrdiff_t)p0 * ldb + jp * NR       \
+                                 : bp + (ptrdiff_t)p0 * panels * NR                 \
+                                   + (ptrdiff_t)jp * NR * kc;                       \
                 T *cj = c + jp * NR + (ptrdiff_t)i0 * ldc;                          \
                 int ow = overwrite && p0 == 0;                                      \
                 const T *ij = init != NULL ? init + jp * NR : NULL;                 \
                 int i = 0, h = i1 - i0;                                             \
                 for (; i + 6 <= h; i += 6)                                          \
                     tile6_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep : i * brs), \
-                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
+                                   brs, bcs, panel, bs, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
                 if (i + 4 <= h) {                                                   \
                     tile4_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep : i * brs), \
-                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
+                                   brs, bcs, panel, bs, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
                     i += 4;                                                         \
                 }                                                                   \
                 if (i + 2 <= h) {                                                   \
                     tile2_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep + i % 6 : i * brs), \
-                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
+                                   brs, bcs, panel, bs, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
                     i += 2;                                                         \
                 }                                                                   \
                 if (i < h)                                                          \
                     tile1_##SUFFIX(nr, kc, ablk + (tstep ? (i / 6) * tstep + i % 6 : i * brs), \
-                                   brs, bcs, panel, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
+                                   brs, bcs, panel, bs, cj + (ptrdiff_t)i * ldc, ldc, ow, ij);  \
             }                                                                       \
         }                                                                           \
     }                                                                               \
@@ -320,33 +325,49 @@ int fr_gemm_simd(void) {
 void fr_gemm_packed_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdiff_t cs,
                         const float *bp, float *c, int ldc) {
 #ifdef FR_X86
-    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, rs, cs, bp, c, ldc, 0, NULL); return; }
+    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, rs, cs, bp, 0, c, ldc, 0, NULL); return; }
 #endif
-    gemm_f32_base(m, n, k, a, rs, cs, bp, c, ldc, 0, NULL);
+    gemm_f32_base(m, n, k, a, rs, cs, bp, 0, c, ldc, 0, NULL);
 }
 
 void fr_gemm_packed_f64(int m, int n, int k, const double *a, ptrdiff_t rs, ptrdiff_t cs,
                         const double *bp, double *c, int ldc) {
 #ifdef FR_X86
-    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, rs, cs, bp, c, ldc, 0, NULL); return; }
+    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, rs, cs, bp, 0, c, ldc, 0, NULL); return; }
 #endif
-    gemm_f64_base(m, n, k, a, rs, cs, bp, c, ldc, 0, NULL);
+    gemm_f64_base(m, n, k, a, rs, cs, bp, 0, c, ldc, 0, NULL);
+}
+
+void fr_gemm_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdiff_t cs,
+                 const float *b, ptrdiff_t ldb, float *c, int ldc) {
+#ifdef FR_X86
+    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, rs, cs, b, ldb, c, ldc, 0, NULL); return; }
+#endif
+    gemm_f32_base(m, n, k, a, rs, cs, b, ldb, c, ldc, 0, NULL);
+}
+
+void fr_gemm_f64(int m, int n, int k, const double *a, ptrdiff_t rs, ptrdiff_t cs,
+                 const double *b, ptrdiff_t ldb, double *c, int ldc) {
+#ifdef FR_X86
+    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, rs, cs, b, ldb, c, ldc, 0, NULL); return; }
+#endif
+    gemm_f64_base(m, n, k, a, rs, cs, b, ldb, c, ldc, 0, NULL);
 }
 
 void fr_gemm_packed_set_f32(int m, int n, int k, const float *a, ptrdiff_t rs, ptrdiff_t cs,
                             const float *bp, float *c, int ldc, const float *row) {
 #ifdef FR_X86
-    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, rs, cs, bp, c, ldc, 1, row); return; }
+    if (fr_gemm_simd()) { gemm_f32_avx2(m, n, k, a, rs, cs, bp, 0, c, ldc, 1, row); return; }
 #endif
-    gemm_f32_base(m, n, k, a, rs, cs, bp, c, ldc, 1, row);
+    gemm_f32_base(m, n, k, a, rs, cs, bp, 0, c, ldc, 1, row);
 }
 
 void fr_gemm_packed_set_f64(int m, int n, int k, const double *a, ptrdiff_t rs, ptrdiff_t cs,
                             const double *bp, double *c, int ldc, const double *row) {
 #ifdef FR_X86
-    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, rs, cs, bp, c, ldc, 1, row); return; }
+    if (fr_gemm_simd()) { gemm_f64_avx2(m, n, k, a, rs, cs, bp, 0, c, ldc, 1, row); return; }
 #endif
-    gemm_f64_base(m, n, k, a, rs, cs, bp, c, ldc, 1, row);
+    gemm_f64_base(m, n, k, a, rs, cs, bp, 0, c, ldc, 1, row);
 }
 
 void fr_gemv_f32(int m, int n, int k, const float *a, ptrdiff_t lda, const float *b,

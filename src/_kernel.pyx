@@ -373,6 +373,76 @@ cdef void rnn_backward_merge_packed(Py_ssize_t r0, Py_ssize_t r1, int D, int H,
             d_bias[j] = d_bias[j] + dp[r * H + j]
 
 
+cdef inline void gemm_rows(int m, int n, int k, const floating *a, Py_ssize_t rs,
+                           Py_ssize_t cs, const floating *b, Py_ssize_t ldb, floating *c,
+                           int ldc) noexcept nogil:
+    """C += A @ B, B row-major and read in place (fr_gemm_*): n a multiple of the panel
+    width (16 float32, 8 float64)."""
+    if floating is float:
+        fr_gemm_f32(m, n, k, a, rs, cs, b, ldb, c, ldc)
+    else:
+        fr_gemm_f64(m, n, k, a, rs, cs, b, ldb, c, ldc)
+
+
+cdef inline bint merge_in_place(int H, bint single, bint masked,
+                                bint dropped) noexcept nogil:
+    """Whether rnn_backward_merge_shifted applies: no mask, no recurrent dropout (the
+    state a step read is the previous output, or h0) and whole panels of units (16
+    float32, 8 float64)."""
+    return not masked and not dropped and H % (16 if single else 8) == 0
+
+
+cdef void rnn_backward_merge_shifted(Py_ssize_t r0, Py_ssize_t r1, int T, int D, int H,
+                                     const floating *x, const floating *kT_packed,
+                                     const floating *d_pre, const floating *out,
+                                     const floating *h0, bint reverse, floating *dx,
+                                     floating *d_kernel, floating *d_recurrent,
+                                     floating *d_bias) noexcept nogil:
+    """rnn_backward_merge_packed where merge_in_place holds: the state step t read is
+    out[b, t - 1] (out[b, t + 1] with reverse), or h0[b] (zeros when NULL) at the first
+    step processed, so h_prev is read from out in place, sequence by sequence, and
+    d_pre is read unpacked. Rows r0 <= r < r1 of the B*T rows."""
+    cdef Py_ssize_t n = r1 - r0, r, e, b, t0, t1, lo, hi, j
+    cdef Py_ssize_t TT = T
+    cdef const floating *dp = d_pre + r0 * H
+    if n <= 0:
+        return
+    # d_kernel += x.T @ d_pre
+    gemm_rows(D, H, <int>n, x + r0 * D, 1, D, dp, H, d_kernel, H)
+    # d_recurrent += h_prev.T @ d_pre, over the rows of one sequence at a time
+    r = r0
+    while r < r1:
+        b = r // TT
+        e = (b + 1) * TT if (b + 1) * TT < r1 else r1
+        t0 = r - b * TT
+        t1 = e - b * TT
+        if not reverse:
+            lo = t0 if t0 >= 1 else 1
+            if t1 > lo:
+                gemm_rows(H, H, <int>(t1 - lo), out + (b * TT + lo - 1) * H, 1, H,
+                          d_pre + (b * TT + lo) * H, H, d_recurrent, H)
+            if t0 == 0 and h0 != NULL:
+                gemm_rows(H, H, 1, h0 + b * H, 1, H, d_pre + b * TT * H, H, d_recurrent, H)
+        else:
+            hi = t1 if t1 < TT else TT - 1
+            if hi > t0:
+                gemm_rows(H, H, <int>(hi - t0), out + (b * TT + t0 + 1) * H, 1, H,
+                          d_pre + (b * TT + t0) * H, H, d_recurrent, H)
+            if t1 == TT and h0 != NULL:
+                gemm_rows(H, H, 1, h0 + b * H, 1, H, d_pre + (b * TT + TT - 1) * H, H,
+                          d_recurrent, H)
+        r = e
+    # dx = d_pre @ kernel.T
+    if floating is float:
+        fr_gemm_packed_set_f32(<int>n, D, H, dp, H, 1, kT_packed, dx + r0 * D, D, NULL)
+    else:
+        fr_gemm_packed_set_f64(<int>n, D, H, dp, H, 1, kT_packed, dx + r0 * D, D, NULL)
+    # d_bias += d_pre.sum(rows)
+    for r in range(n):
+        for j in range(H):
+            d_bias[j] = d_bias[j] + dp[r * H + j]
+
+
 # ---------------------------------------------------------------- Python entry points
 
 # Below this many multiply-adds per call, one thread beats starting two.
@@ -890,6 +960,8 @@ cdef struct BwdJob:
     void *part_r
     void *part_b
     int slots
+    int shifted
+    const void *h0
     long next
 
 
@@ -928,6 +1000,14 @@ cdef void bsteps_task(void *ctx, int worker) noexcept nogil:
 cdef inline void merge_rows(BwdJob *j, floating *dx, Py_ssize_t ra, Py_ssize_t rb,
                             Py_ssize_t slot) noexcept nogil:
     cdef Py_ssize_t hh = <Py_ssize_t>j.H * j.H, dh = <Py_ssize_t>j.D * j.H
+    if j.shifted:
+        rnn_backward_merge_shifted(ra, rb, j.T, j.D, j.H, <const floating *>j.x,
+                                   <const floating *>j.kp, <const floating *>j.d_pre,
+                                   <const floating *>j.out, <const floating *>j.h0,
+                                   j.reverse, dx, <floating *>j.part_k + slot * dh,
+                                   <floating *>j.part_r + slot * hh,
+                                   <floating *>j.part_b + slot * j.H)
+        return
     rnn_backward_merge_packed(ra, rb, j.D, j.H, <const floating *>j.x,
                               <const floating *>j.kp, <const floating *>j.d_pre,
                               <const floating *>j.h_prev, <floating *>j.dpp + ra * j.panel,
@@ -1037,6 +1117,9 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
     j.d_state_new = d_state_new
     j.dpp = dpp
     j.dx = dx
+    j.h0 = h0
+    j.shifted = kp != NULL and merge_in_place(H, floating is float, mask != NULL,
+                                                rec_drop != NULL)
     j.slots = slots if nt > 1 else 1
     if nt > 1:
         j.part_k = part_k
@@ -1058,9 +1141,10 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
             fr_pool_run(nt, bsteps_task, &j)
         PyErr_CheckSignals()
         s_hi = s_lo
-    # h_prev, batch rows c0:c1 at a time (memory-bound copies)
+    # h_prev, batch rows c0:c1 at a time (memory-bound copies), unless the merged
+    # products read it from out in place
     bc = chunk_of(B, <long long>T * H)
-    while c0 < B:
+    while c0 < B and not j.shifted:
         c1 = c0 + bc if bc < B - c0 else B
         with nogil:
             rnn_backward_hprev(<int>(c1 - c0), T, H, h0 + c0 * H if h0 != NULL else NULL,

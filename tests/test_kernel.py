@@ -348,3 +348,39 @@ def test_backward_workspace_reuse_gives_the_same_gradients(rng, path):
         for a, e in zip(reused, fresh):
             np.testing.assert_array_equal(a, e)
     assert "d_pre" in workspace and workspace["d_pre"].shape == (3, 6, 5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("H", [8, 16, 32, 48])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("use_h0", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_backward_reading_states_in_place(rng, path, dtype, H, go_backwards, use_h0, threads):
+    """Without mask or recurrent dropout and whole panels of units, the merged products
+    read each step's previous state from the outputs in place (rnn_backward_merge_shifted,
+    sequence by sequence, blocks of rows starting mid-sequence with 2 threads). Against
+    the reference, and against the same call with an all-true mask (the h_prev copy)."""
+    import fastrnn
+    B, T, D = 9, 37, 5
+    x, W, U, b, h0 = make(rng, B, T, D, H, dtype)
+    h0 = h0 if use_h0 else None
+    kw = dict(go_backwards=go_backwards)
+    fastrnn.set_num_threads(threads)
+    old = _kernel.parallel_min_work(0)
+    try:
+        for _ in range(2):
+            seq, _ = F.simple_rnn_forward(x, W, U, b, h0, **kw)
+            dY = rng.normal(size=seq.shape).astype(dtype)
+            dL = rng.normal(size=(B, H)).astype(dtype)
+            got = F.simple_rnn_backward(dY, dL, x, W, U, seq, h0, **kw)
+            ref = R.simple_rnn_backward(dY, dL, x, W, U, h0, b, **kw)
+            copied = F.simple_rnn_backward(dY, dL, x, W, U, seq, h0,
+                                           mask=np.ones((B, T), bool), **kw)
+            for name, a, e, c in zip(got._fields, got, ref, copied):
+                np.testing.assert_allclose(a, e, rtol=RTOL[dtype] * 50,
+                                           atol=ATOL[dtype] * 50, err_msg=name)
+                np.testing.assert_allclose(a, c, rtol=RTOL[dtype] * 10,
+                                           atol=ATOL[dtype] * 10, err_msg=name)
+    finally:
+        _kernel.parallel_min_work(old)
+        fastrnn.set_num_threads(None)
