@@ -74,10 +74,13 @@ class RMSprop(Optimizer):
             g_dense = gradient.scatter(g_rows) if sparse else gradient
             a[...] = rho * a + dtype(1 - self.rho) * g_dense
             denominator = v - np.square(a) + dtype(self.epsilon)
-        else:
+        elif not sparse:
             denominator = v + dtype(self.epsilon)
         if sparse:
-            increment = (learning_rate * g_rows) / np.sqrt(denominator[rows])
+            # only the rows looked up move (or add to the momentum)
+            denominator = (denominator[rows] if self.centered
+                           else v[rows] + dtype(self.epsilon))
+            increment = (learning_rate * g_rows) / np.sqrt(denominator)
             if self.momentum > 0:
                 increment = gradient.scatter(increment)
             else:
