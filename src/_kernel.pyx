@@ -1073,7 +1073,10 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
                         int nt, int slots) except -1:
     """BPTT in chunks -- steps, then h_prev by batch rows, then the merged products by
     rows -- with the GIL released in each and Python's signal handlers between them;
-    the steps and the packed products run as tasks shared by up to nt threads.
+    the steps and the packed products run as tasks shared by up to nt threads. Where
+    merge_in_place holds (no mask, no recurrent dropout, whole panels of units) the
+    packed products read the previous states from out in place and d_pre unpacked
+    (rnn_backward_merge_shifted): no h_prev copy, no packing of d_pre.
 
     rp, kp: recurrent_kernel.T and kernel.T packed, or NULL for BLAS; dpp: room for
     pack(d_pre). With packed products on nt > 1 threads, part_k (slots, D, H), part_r
