@@ -415,46 +415,40 @@ def compile_backward(kernel, recurrent_kernel, activation="tanh", go_backwards=F
     """A lean ``simple_rnn_backward`` for a training plan's plain call, with the same
     weight arrays each time (held by reference): no mask, initial state, dropout or
     last-state gradient, ``positions=True``. ``backward(d_sequences, x, sequences,
-    out=None, need_dx=True)`` takes a C-contiguous native ``x`` of the kernel's dtype
-    and the ``sequences`` the compiled forward returned for it (their shapes checked by
-    a general call for this input signature; ``d_sequences`` is made C-contiguous here
-    if it is not) and runs the same kernel call with the same arguments as
-    ``simple_rnn_backward``, so it gives the same numbers. ``out``: C-contiguous
-    arrays to write the kernel's (and recurrent kernel's, and bias's) gradients into;
-    without ``need_dx`` the input gradient goes to scratch memory.
+    out=None, need_dx=True, d_last=None)`` takes a C-contiguous native ``x`` of the
+    kernel's dtype and the ``sequences`` the compiled forward returned for it (their
+    shapes checked by a general call for this input signature; ``d_sequences`` and
+    ``d_last`` are made C-contiguous here if they are not) and runs the same kernel
+    computation with the same arguments as ``simple_rnn_backward`` (through
+    ``_kernel.Backward``, which keeps its scratch memory), so it gives the same numbers.
+    ``d_sequences`` (batch, timesteps, units) or None; ``d_last`` (batch, units), the
+    gradient of the last state, or None. ``out``: C-contiguous arrays to write the
+    kernel's (and recurrent kernel's, and bias's) gradients into; without ``need_dx``
+    the input gradient goes to scratch memory.
 
     Returns:
-        ``backward``, which returns ``(dx, d_kernel, d_recurrent_kernel, d_bias)``.
+        ``backward``, which returns ``(dx, d_kernel, d_recurrent_kernel, d_bias)`` (dx
+        None without ``need_dx``, d_bias None when ``out`` has two arrays).
     """
     dtype = kernel.dtype
-    act = _activation_code(activation)
-    reverse = bool(go_backwards)
-    zero_output = bool(zero_output_for_mask)
     D, H = kernel.shape
-    scratch = {}
+    run = _kernel.Backward(kernel, recurrent_kernel, _activation_code(activation), _PACKED,
+                           bool(go_backwards), bool(zero_output_for_mask))
     empty = np.empty
 
-    def backward(d_sequences, x, sequences, out=None, need_dx=True):
-        if d_sequences.dtype != dtype or not d_sequences.flags.c_contiguous:
+    def backward(d_sequences, x, sequences, out=None, need_dx=True, d_last=None):
+        if d_sequences is not None and (d_sequences.dtype != dtype
+                                        or not d_sequences.flags.c_contiguous):
             d_sequences = _native(d_sequences, dtype)
-        B, T = x.shape[0], x.shape[1]
-        work = scratch.get((B, T))
-        if work is None:
-            work = scratch[(B, T)] = (
-                empty((B, T, H), dtype), empty((B, T, H), dtype), empty((B, H), dtype),
-                empty((B, H), dtype),
-                empty((_kernel.packed_size(B * T, H, dtype),), dtype) if _PACKED else None,
-                empty((B, T, D), dtype), empty((B, H), dtype), empty((H,), dtype))
-        dx = empty((B, T, D), dtype) if need_dx else work[5]
+        if d_last is not None and (d_last.dtype != dtype or not d_last.flags.c_contiguous):
+            d_last = _native(d_last, dtype)
+        dx = empty(x.shape[:2] + (D,), dtype) if need_dx else None
         if out is None:
             dk, dr, db = empty((D, H), dtype), empty((H, H), dtype), empty((H,), dtype)
         else:  # the caller's arrays (a bias-less layer passes two)
             dk, dr = out[0], out[1]
-            db = out[2] if len(out) > 2 else work[7]
-        _kernel.backward(x, kernel, recurrent_kernel, None, sequences, d_sequences, None,
-                         None, zero_output, act, None, dx, dk, dr, db, work[6], work[0],
-                         work[1], work[2], work[3], _PACKED, get_num_threads(), reverse,
-                         work[4])
+            db = out[2] if len(out) > 2 else None
+        run(x, sequences, d_sequences, d_last, dx, dk, dr, db, get_num_threads())
         return dx, dk, dr, db
 
     return backward

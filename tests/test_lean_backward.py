@@ -1,0 +1,117 @@
+"""The training plans' lean SimpleRNN backward (``functional.compile_backward``, on
+``_kernel.Backward``) against the general ``functional.simple_rnn_backward``: the same
+kernel with the same arguments, so equal bit for bit; and its argument checks."""
+import numpy as np
+import pytest
+
+from fastrnn import _kernel, functional as F
+
+DTYPES = [np.float32, np.float64]
+SHAPES = [(1, 1, 1, 1), (8, 2, 10, 3), (3, 7, 5, 9), (2, 40, 6, 33)]
+
+
+@pytest.fixture(params=["microkernel", "blas"])
+def path(request, monkeypatch):
+    if request.param == "blas":
+        monkeypatch.setattr(F, "_PACKED", False)
+    elif not _kernel.simd():
+        pytest.skip("this CPU runs the BLAS path only")
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # the threaded merge sums per-thread partials in an order that may vary (last bits)
+    F.set_num_threads(1)
+    yield
+    F.set_num_threads(None)
+
+
+def _case(rng, B, T, D, H, dtype, act, go_backwards):
+    x = rng.uniform(-1, 1, (B, T, D)).astype(dtype)
+    W = rng.uniform(-0.7, 0.7, (D, H)).astype(dtype)
+    U = (rng.uniform(-0.7, 0.7, (H, H)) / np.sqrt(H)).astype(dtype)
+    b = rng.uniform(-0.5, 0.5, H).astype(dtype)
+    seq, _ = F.simple_rnn_forward(x, W, U, b, activation=act, go_backwards=go_backwards,
+                                  positions=True)
+    return x, W, U, seq
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("act,go_backwards", [("tanh", False), ("relu", True),
+                                              ("sigmoid", False)])
+@pytest.mark.parametrize("upstream", ["sequences", "last", "both"])
+def test_lean_backward_equals_the_general_backward(rng, path, dtype, shape, act,
+                                                   go_backwards, upstream):
+    x, W, U, seq = _case(rng, *shape, dtype, act, go_backwards)
+    B, T, D, H = shape
+    d_seq = rng.normal(size=seq.shape).astype(dtype) if upstream != "last" else None
+    d_last = rng.normal(size=(B, H)).astype(dtype) if upstream != "sequences" else None
+    want = F.simple_rnn_backward(d_seq, d_last, x, W, U, seq, activation=act,
+                                 go_backwards=go_backwards, positions=True)
+    lean = F.compile_backward(W, U, act, go_backwards)
+    out = (np.full((D, H), np.nan, dtype), np.full((H, H), np.nan, dtype),
+           np.full(H, np.nan, dtype))
+    for _ in range(2):  # the second call reuses the scratch memory
+        dx, dk, dr, db = lean(d_seq, x, seq, out, True, d_last)
+        for name, a, e in [("dx", dx, want.x), ("kernel", dk, want.kernel),
+                           ("recurrent_kernel", dr, want.recurrent_kernel),
+                           ("bias", db, want.bias)]:
+            np.testing.assert_array_equal(a, e, err_msg=name)
+    assert dk is out[0] and dr is out[1] and db is out[2]
+    # fresh arrays, no input gradient, weights changed in place (seen by the next call)
+    W *= 0.5
+    want = F.simple_rnn_backward(d_seq, d_last, x, W, U, seq, activation=act,
+                                 go_backwards=go_backwards, positions=True)
+    dx, dk, dr, db = lean(d_seq, x, seq, None, False, d_last)
+    assert dx is None
+    for a, e in [(dk, want.kernel), (dr, want.recurrent_kernel), (db, want.bias)]:
+        np.testing.assert_array_equal(a, e)
+
+
+def test_lean_backward_new_shapes_and_non_contiguous_upstream(rng):
+    x, W, U, seq = _case(rng, 4, 5, 3, 6, np.float32, "tanh", False)
+    lean = F.compile_backward(W, U)
+    for B, T in [(4, 5), (2, 9), (4, 5)]:
+        x, _, _, _ = _case(rng, B, T, 3, 6, np.float32, "tanh", False)
+        seq, _ = F.simple_rnn_forward(x, W, U)
+        d_seq = rng.normal(size=(B, T, 12))[:, :, ::2]          # float64, strided
+        want = F.simple_rnn_backward(d_seq, None, x, W, U, seq)
+        got = lean(d_seq, x, seq)
+        for a, e in zip(got, want):
+            np.testing.assert_array_equal(a, e)
+
+
+def test_backward_class_rejects_what_it_cannot_run(rng):
+    x, W, U, seq = _case(rng, 2, 3, 4, 5, np.float32, "tanh", False)
+    run = _kernel.Backward(W, U, 0, False)
+    dk, dr, db = np.empty((4, 5), np.float32), np.empty((5, 5), np.float32), \
+        np.empty(5, np.float32)
+    d = np.ones_like(seq)
+    run(x, seq, d, None, None, dk, dr, db, 1)  # a good call
+    bad = [
+        (dict(x=x.astype(np.float64)), "`x`"),
+        (dict(x=x[:, :, :3].copy()), "`x`"),
+        (dict(x=np.asfortranarray(x)), "`x`"),
+        (dict(x=x.tolist()), "`x` must be a NumPy array"),
+        (dict(out=seq[:1].copy()), "`out`"),
+        (dict(d_out=d[:, :2].copy()), "`d_out`"),
+        (dict(d_last=np.ones((2, 4), np.float32)), "`d_last`"),
+        (dict(dx=np.empty((2, 3, 5), np.float32)), "`dx`"),
+        (dict(dk=np.empty((5, 4), np.float32)), "`d_kernel`"),
+        (dict(dr=np.empty((5, 5), np.float64)), "`d_recurrent`"),
+        (dict(db=np.empty(4, np.float32)), "`d_bias`"),
+    ]
+    ro = np.empty((4, 5), np.float32)
+    ro.flags.writeable = False
+    bad.append((dict(dk=ro), "writeable"))
+    for change, match in bad:
+        args = dict(x=x, out=seq, d_out=d, d_last=None, dx=None, dk=dk, dr=dr, db=db)
+        args.update(change)
+        with pytest.raises(ValueError, match=match):
+            run(*args.values(), 1)
+    with pytest.raises(ValueError, match="float32 or float64 array"):
+        _kernel.Backward(W.astype(np.int32), U.astype(np.int32), 0, False)
+    with pytest.raises(ValueError, match="`recurrent_kernel`"):
+        _kernel.Backward(W, U[:4], 0, False)
