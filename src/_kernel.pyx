@@ -1261,3 +1261,4 @@ def compiled():
 
 
 include "_lean_backward.pxi"
+include "_step.pxi"

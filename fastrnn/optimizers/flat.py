@@ -15,12 +15,15 @@ module does not know (subclasses with their own ``update_step``) are refused:
 """
 import numpy as np
 
+from .. import _kernel
 from .adam import Adam, Adamax, Nadam
-from .base import Optimizer
+from .base import Optimizer, _cast
 from .rmsprop import Adadelta, Adagrad, RMSprop
 from .sgd import SGD
 
 __all__ = ["FlatApply"]
+
+_RULES = _kernel.OPTIMIZER_RULES
 
 _ELEMENTWISE_STEPS = {cls.update_step for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam,
                                                   Adamax, Nadam)}
@@ -96,34 +99,90 @@ class FlatApply:
 
     def apply(self, flat_gradient):
         """One step: ``flat_gradient`` is the variables' gradients raveled and
-        concatenated (dense, of the variables' dtype). Returns nothing; the variables,
-        their slots and ``optimizer.iterations`` are updated."""
+        concatenated (dense, of the variables' dtype). Returns True when the variables,
+        their slots and ``optimizer.iterations`` were updated; False, with nothing
+        changed, when a gradient is not finite (the general step's check)."""
         opt = self.optimizer
         if opt._slot_version != self.version:
             self._sync()
-        w = self.weights
-        np.concatenate(self.raveled, out=w)
         g = flat_gradient
-        if opt.loss_scale_factor is not None:
-            g = g / g.dtype.type(opt.loss_scale_factor)
-        if opt.clipvalue is not None:
-            c = g.dtype.type(opt.clipvalue)
-            g = np.clip(g, -c, c)
+        if opt.loss_scale_factor is not None or opt.clipvalue is not None:
+            if not _all_finite(g):  # the gradients as computed, not as scaled
+                return False
+            if opt.loss_scale_factor is not None:
+                g = g / g.dtype.type(opt.loss_scale_factor)
+            if opt.clipvalue is not None:
+                c = g.dtype.type(opt.clipvalue)
+                g = np.clip(g, -c, c)
         raw = opt._learning_rate
         if raw is not self._lr_raw or type(raw) is not float:
             self._lr_raw, self._lr = raw, opt.learning_rate
         lr = self._lr
+        rule = _compiled_rule(opt, self.dtype.type, lr)
+        if rule is not None:
+            code, names, scalars = rule
+            slots = self.slots
+            bufs = tuple(None if n is None else slots.get(n) for n in names)
+            if all(b is not None for b, n in zip(bufs, names) if n is not None):
+                decay = None
+                if opt.weight_decay is not None:
+                    dtype = self.dtype.type
+                    decay = (_cast(opt.weight_decay, dtype), dtype(lr))
+                # checks that g is finite (a scaled or clipped g was checked above)
+                if not _kernel.optimizer_step(code, self.variables, g, bufs, scalars,
+                                              decay):
+                    return False
+                opt.iterations += 1
+                return True
+        if g is flat_gradient and not _all_finite(g):
+            return False
+        w = self.weights
+        np.concatenate(self.raveled, out=w)
         if opt.weight_decay is not None:
             dtype = w.dtype.type
-            w -= w * dtype(opt.weight_decay) * dtype(lr)
+            w -= w * _cast(opt.weight_decay, dtype) * dtype(lr)
         opt._update_all([g], [w], lr)
         opt.iterations += 1
         for v, part in zip(self.variables, self.parts):
             v[...] = part
         if opt._slot_version != self.version:  # a slot made on the flat buffer
             self._sync()
+        return True
 
     def close(self):
         """Forget the flat buffers: the slots stay views of them, so their values (and
         the general ``apply`` that updates them in place) are unaffected."""
         self.optimizer._flat_slots.pop(id(self.weights), None)
+
+
+def _all_finite(g):
+    """np.all(np.isfinite(g)), its reduction called directly."""
+    return bool(np.logical_and.reduce(np.isfinite(g), axis=None))
+
+
+def _compiled_rule(opt, dtype, lr):
+    """``(rule, slot names, scalars)`` for ``_kernel.optimizer_step``: the scalars that
+    ``opt``'s ``update_step`` computes for this step, in the order of src/_optim.h, or
+    None for the rules only NumPy runs (Adagrad, Adadelta, Adamax, Nadam). ``dtype``:
+    the variables' NumPy scalar type; ``lr``: ``opt.learning_rate``."""
+    step = type(opt).update_step
+    if step is SGD.update_step:
+        if opt.momentum == 0:
+            return _RULES["sgd"], (None, None, None), (float(dtype(lr)),)
+        return _RULES["sgd_momentum"], ("momentum", None, None), (
+            float(dtype(lr)), float(_cast(opt.momentum, dtype)), float(bool(opt.nesterov)))
+    if step is RMSprop.update_step:
+        momentum = opt.momentum > 0
+        return _RULES["rmsprop"], (
+            "velocity", "momentum" if momentum else None,
+            "average_gradient" if opt.centered else None), (
+            float(dtype(lr)), float(dtype(opt.rho)), float(dtype(1 - opt.rho)),
+            float(dtype(opt.epsilon)), float(dtype(opt.momentum)), float(momentum),
+            float(bool(opt.centered)))
+    if step is Adam.update_step:
+        return _RULES["adam"], ("momentum", "velocity",
+                                "velocity_hat" if opt.amsgrad else None), (
+            float(opt._alpha(dtype, dtype(lr))), float(dtype(1 - opt.beta_1)),
+            float(dtype(1 - opt.beta_2)), float(dtype(opt.epsilon)),
+            float(bool(opt.amsgrad)))
+    return None
