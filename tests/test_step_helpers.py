@@ -59,6 +59,29 @@ def test_compiled_rules_equal_the_optimizers_apply(dtype, make_opt, monkeypatch)
     assert len(calls) == 4  # the compiled step ran
 
 
+@pytest.mark.parametrize("make_opt, changes", [
+    (COMPILED[1], dict(momentum=0.5, nesterov=True, learning_rate=0.05)),
+    (COMPILED[4], dict(rho=0.5, epsilon=1e-3, centered=True, momentum=0.0)),
+    (COMPILED[7], dict(beta_1=0.5, beta_2=0.9, epsilon=1e-3, learning_rate=0.1)),
+])
+def test_hyperparameters_changed_between_steps_are_used(make_opt, changes):
+    rng = np.random.default_rng(2)
+    ref_vars = _variables(rng, np.float32)
+    vars_ = [v.copy() for v in ref_vars]
+    ref_opt, opt = make_opt(), make_opt()
+    flat = FlatApply(opt, vars_)
+    for step in range(4):
+        if step == 2:
+            for o in (ref_opt, opt):
+                for name, value in changes.items():
+                    setattr(o, name, value)
+        grads = [rng.standard_normal(v.shape).astype(np.float32) for v in vars_]
+        ref_opt.apply(grads, ref_vars)
+        assert flat.apply(np.concatenate(grads, axis=None))
+        for a, b in zip(ref_vars, vars_):
+            assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("make_opt", [COMPILED[3], COMPILED[8], lambda: optimizers.Nadam()])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_a_gradient_not_finite_changes_nothing(make_opt, bad):

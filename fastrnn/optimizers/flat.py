@@ -13,6 +13,8 @@ elementwise across a variable (``clipnorm``, ``global_clipnorm``) and optimizers
 module does not know (subclasses with their own ``update_step``) are refused:
 ``FlatApply.supports`` says so and the caller keeps ``apply``.
 """
+from operator import attrgetter
+
 import numpy as np
 
 from .. import _kernel
@@ -53,6 +55,7 @@ class FlatApply:
         self.raveled = [v.reshape(-1) for v in self.variables]
         self.slots = {}
         self._lr_raw = self._lr = None   # the float learning rate and its float32 value
+        self._rule_key = self._rule = None  # the compiled step's arguments, and for what
         optimizer._flat_slots[id(self.weights)] = (self.weights, self.slots)
         for v in self.variables:
             optimizer._build_slots(v)
@@ -118,22 +121,18 @@ class FlatApply:
         if raw is not self._lr_raw or type(raw) is not float:
             self._lr_raw, self._lr = raw, opt.learning_rate
         lr = self._lr
-        rule = _compiled_rule(opt, self.dtype.type, lr)
-        if rule is not None:
-            code, names, scalars = rule
-            slots = self.slots
-            bufs = tuple(None if n is None else slots.get(n) for n in names)
-            if all(b is not None for b, n in zip(bufs, names) if n is not None):
-                decay = None
-                if opt.weight_decay is not None:
-                    dtype = self.dtype.type
-                    decay = (_cast(opt.weight_decay, dtype), dtype(lr))
-                # checks that g is finite (a scaled or clipped g was checked above)
-                if not _kernel.optimizer_step(code, self.variables, g, bufs, scalars,
-                                              decay):
-                    return False
-                opt.iterations += 1
-                return True
+        compiled = self._compiled(opt, lr)
+        if compiled is not None:
+            code, bufs, scalars = compiled
+            decay = None
+            if opt.weight_decay is not None:
+                dtype = self.dtype.type
+                decay = (_cast(opt.weight_decay, dtype), dtype(lr))
+            # checks that g is finite (a scaled or clipped g was checked above)
+            if not _kernel.optimizer_step(code, self.variables, g, bufs, scalars, decay):
+                return False
+            opt.iterations += 1
+            return True
         if g is flat_gradient and not _all_finite(g):
             return False
         w = self.weights
@@ -149,6 +148,22 @@ class FlatApply:
             self._sync()
         return True
 
+    def _compiled(self, opt, lr):
+        """``(rule, slot buffers, scalars)`` of this step's ``_kernel.optimizer_step``
+        call, or None (a rule only NumPy runs, or a slot not made yet). Remade when the
+        learning rate or a hyperparameter the rule reads has changed."""
+        attrs = _RULE_ATTRIBUTES.get(type(opt).update_step)
+        if attrs is None:
+            return None
+        key = (lr, attrs(opt))
+        if key != self._rule_key:
+            code, names, scalars = _compiled_rule(opt, self.dtype.type, lr)
+            bufs = tuple(None if n is None else self.slots.get(n) for n in names)
+            if any(b is None and n is not None for b, n in zip(bufs, names)):
+                return None  # the NumPy step makes the slot
+            self._rule_key, self._rule = key, (code, bufs, scalars)
+        return self._rule
+
     def close(self):
         """Forget the flat buffers: the slots stay views of them, so their values (and
         the general ``apply`` that updates them in place) are unaffected."""
@@ -160,9 +175,17 @@ def _all_finite(g):
     return bool(np.logical_and.reduce(np.isfinite(g), axis=None))
 
 
+# what each compiled rule's scalars and slots depend on besides the learning rate
+_RULE_ATTRIBUTES = {
+    SGD.update_step: attrgetter("momentum", "nesterov"),
+    RMSprop.update_step: attrgetter("rho", "epsilon", "momentum", "centered"),
+    Adam.update_step: attrgetter("beta_1", "beta_2", "epsilon", "amsgrad", "iterations"),
+}
+
+
 def _compiled_rule(opt, dtype, lr):
     """``(rule, slot names, scalars)`` for ``_kernel.optimizer_step``: the scalars that
-    ``opt``'s ``update_step`` computes for this step, in the order of src/_optim.h, or
+    ``opt``'s ``update_step`` computes for this step, in the order of src/_step.h, or
     None for the rules only NumPy runs (Adagrad, Adadelta, Adamax, Nadam). ``dtype``:
     the variables' NumPy scalar type; ``lr``: ``opt.learning_rate``."""
     step = type(opt).update_step
