@@ -322,9 +322,9 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     last = 0 if reverse else -1  # position of the last step processed
     if chunk == T:
         out = np.empty((B, T, H), dtype)
-        _kernel.forward(_native(x, dtype), kernel, recurrent_kernel, bias, mask8,
-                        zero_output, act, rec_drop, out, state, prev_out, work,
-                        reverse=reverse, **packs)
+        _kernel.forward_arrays(_native(x, dtype), kernel, recurrent_kernel, bias, mask8,
+                               zero_output, act, rec_drop, out, state, prev_out, work,
+                               reverse=reverse, **packs)
         if return_sequences:
             return (out[:, ::-1] if reverse and not positions else out), state
         return np.ascontiguousarray(out[:, last]), state
@@ -335,9 +335,9 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
             (i * chunk, min(T, (i + 1) * chunk))
         ms = np.ascontiguousarray(mask8[:, t0:t1]) if mask8 is not None else None
         o = out if t1 - t0 == chunk else np.empty((B, t1 - t0, H), dtype)
-        _kernel.forward(_native(x[:, t0:t1], dtype), kernel, recurrent_kernel,
-                        bias, ms, zero_output, act, rec_drop, o, state, prev_out, work,
-                        reverse=reverse, **packs)
+        _kernel.forward_arrays(_native(x[:, t0:t1], dtype), kernel, recurrent_kernel,
+                               bias, ms, zero_output, act, rec_drop, o, state, prev_out,
+                               work, reverse=reverse, **packs)
     return np.ascontiguousarray(o[:, last]), state
 
 
@@ -398,13 +398,14 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     db = np.empty((H,), dtype)
     dh0 = np.empty((B, H), dtype)
     work = _Workspace(workspace, dtype)
-    _kernel.backward(x_in, kernel, recurrent_kernel, h0, seq, d_seq, d_last, mask8,
-                     bool(zero_output_for_mask), act, rec_drop, dx, dk, dr, db, dh0,
-                     work("d_pre", (B, T, H)), work("h_prev", (B, T, H)),
-                     work("d_carry", (B, H)), work("d_state_new", (B, H)),
-                     packed=_PACKED, num_threads=get_num_threads(), reverse=bool(go_backwards),
-                     dp_work=work("dp_packed", (_kernel.packed_size(B * T, H, dtype),))
-                     if _PACKED else None)
+    _kernel.backward_arrays(x_in, kernel, recurrent_kernel, h0, seq, d_seq, d_last, mask8,
+                            bool(zero_output_for_mask), act, rec_drop, dx, dk, dr, db, dh0,
+                            work("d_pre", (B, T, H)), work("h_prev", (B, T, H)),
+                            work("d_carry", (B, H)), work("d_state_new", (B, H)),
+                            packed=_PACKED, num_threads=get_num_threads(),
+                            reverse=bool(go_backwards),
+                            dp_work=work("dp_packed", (_kernel.packed_size(B * T, H, dtype),))
+                            if _PACKED else None)
     if dropout_mask is not None:
         dx *= _dropout_array(dropout_mask, "dropout_mask", B, D, dtype)[:, None, :]
     return RNNGradients(dx, dk, dr, db, dh0)

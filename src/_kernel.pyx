@@ -1260,5 +1260,5 @@ def compiled():
     return True
 
 
-include "_lean_backward.pxi"
+include "_array_calls.pxi"
 include "_step.pxi"

@@ -49,7 +49,7 @@ cdef void *_flat_part(a, str name, int typenum, Py_ssize_t n, bint writeable,
 
 def optimizer_step(int rule, list variables, gradient, tuple slots, tuple scalars,
                    decay=None):
-    """One step of an elementwise optimizer rule (src/_optim.h) on ``variables`` in
+    """One step of an elementwise optimizer rule (src/_step.h) on ``variables`` in
     place: the NumPy ``update_step`` operations of fastrnn.optimizers, bit for bit.
 
     Args:

@@ -115,3 +115,108 @@ def test_backward_class_rejects_what_it_cannot_run(rng):
         _kernel.Backward(W.astype(np.int32), U.astype(np.int32), 0, False)
     with pytest.raises(ValueError, match="`recurrent_kernel`"):
         _kernel.Backward(W, U[:4], 0, False)
+
+
+def _full_case(rng, B, T, D, H, dtype, use_mask, use_h0, use_drop):
+    x = rng.uniform(-1, 1, (B, T, D)).astype(dtype)
+    W = rng.uniform(-0.7, 0.7, (D, H)).astype(dtype)
+    U = (rng.uniform(-0.7, 0.7, (H, H)) / np.sqrt(H)).astype(dtype)
+    b = rng.uniform(-0.5, 0.5, H).astype(dtype)
+    mask = (rng.random((B, T)) > 0.3).astype(np.uint8) if use_mask else None
+    h0 = rng.uniform(-1, 1, (B, H)).astype(dtype) if use_h0 else None
+    drop = (rng.random((B, H)) > 0.4).astype(dtype) / dtype(0.6) if use_drop else None
+    return x, W, U, b, mask, h0, drop
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1, 1, 1), (3, 4, 2, 5), (8, 2, 10, 3), (9, 7, 5, 17)])
+@pytest.mark.parametrize("flags", [(False, False, False, False, False),
+                                   (True, True, False, True, True),
+                                   (True, False, True, False, False),
+                                   (False, True, True, True, True)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_array_entry_points_equal_the_memoryview_ones(rng, path, dtype, shape, flags, threads):
+    """forward_arrays / backward_arrays against forward / backward: the same drive_*
+    calls, so the same bits, for every argument combination; on two threads with the
+    threaded paths forced (their partial sums are per block, not per thread)."""
+    use_mask, use_h0, use_drop, reverse, zero_output = flags
+    old = _kernel.parallel_min_work(0 if threads > 1 else None)
+    try:
+        _compare_entry_points(rng, dtype, shape, use_mask, use_h0, use_drop, reverse,
+                              zero_output, threads)
+    finally:
+        _kernel.parallel_min_work(old)
+
+
+def _compare_entry_points(rng, dtype, shape, use_mask, use_h0, use_drop, reverse,
+                          zero_output, threads):
+    B, T, D, H = shape
+    x, W, U, b, mask, h0, drop = _full_case(rng, *shape, dtype, use_mask, use_h0, use_drop)
+    packs = (_kernel.pack(W), _kernel.pack(U)) if F._PACKED else (None, None)
+    results = []
+    for fn in (_kernel.forward, _kernel.forward_arrays):
+        out = np.empty((B, T, H), dtype)
+        state = np.zeros((B, H), dtype) if h0 is None else h0.copy()
+        prev = np.zeros((B, H), dtype) if use_mask else None
+        work = np.empty((B, H), dtype) if use_drop else None
+        fn(x, W, U, b, mask, zero_output, 2 if use_drop else 0, drop, out, state, prev, work,
+           *packs, threads, reverse)
+        results.append((out, state))
+    for a, e in zip(*results):
+        np.testing.assert_array_equal(a, e)
+    seq = results[0][0]
+    d_out = rng.normal(size=(B, T, H)).astype(dtype)
+    d_last = rng.normal(size=(B, H)).astype(dtype)
+    grads = []
+    for fn in (_kernel.backward, _kernel.backward_arrays):
+        outs = [np.empty((B, T, D), dtype), np.empty((D, H), dtype), np.empty((H, H), dtype),
+                np.empty(H, dtype), np.empty((B, H), dtype)]
+        work = [np.empty((B, T, H), dtype), np.empty((B, T, H), dtype),
+                np.empty((B, H), dtype), np.empty((B, H), dtype)]
+        fn(x, W, U, h0, seq, d_out, d_last, mask, zero_output, 2 if use_drop else 0, drop,
+           *outs, *work, F._PACKED, threads, reverse,
+           np.empty(_kernel.packed_size(B * T, H, dtype), dtype) if F._PACKED else None)
+        grads.append(outs)
+    for a, e in zip(*grads):
+        np.testing.assert_array_equal(a, e)
+
+
+def test_array_entry_points_reject_what_they_cannot_run(rng):
+    x, W, U, b, mask, h0, drop = _full_case(rng, 2, 3, 4, 5, np.float32, True, True, True)
+    out, state = np.empty((2, 3, 5), np.float32), np.zeros((2, 5), np.float32)
+    prev, work = np.zeros((2, 5), np.float32), np.empty((2, 5), np.float32)
+    args = dict(x=x, W=W, U=U, b=b, mask=mask, zo=False, act=0, drop=drop, out=out,
+                state=state, prev=prev, work=work)
+    _kernel.forward_arrays(*args.values())
+    for change, match in [(dict(x=x.astype(np.float64)), "`x`"),
+                          (dict(W=W.tolist()), "`kernel`"),
+                          (dict(U=U.T[:4]), "`recurrent_kernel`"),
+                          (dict(b=b[:4]), "`bias`"),
+                          (dict(mask=mask.astype(bool)), "`mask`"),
+                          (dict(drop=drop[:1]), "`rec_drop`"),
+                          (dict(out=out[:, :2]), "`out`"),
+                          (dict(state=state.T), "`state`"),
+                          (dict(prev=None), "needs prev_out"),
+                          (dict(work=None), "work")]:
+        with pytest.raises(ValueError, match=match):
+            _kernel.forward_arrays(*{**args, **change}.values())
+    with pytest.raises(ValueError, match="`kernel_packed`"):
+        _kernel.forward_arrays(*args.values(), np.empty(3, np.float32))
+    d = np.ones_like(out)
+    outs = [np.empty((2, 3, 4), np.float32), np.empty((4, 5), np.float32),
+            np.empty((5, 5), np.float32), np.empty(5, np.float32), np.empty((2, 5), np.float32)]
+    work = [np.empty((2, 3, 5), np.float32), np.empty((2, 3, 5), np.float32),
+            np.empty((2, 5), np.float32), np.empty((2, 5), np.float32)]
+    _kernel.backward_arrays(x, W, U, h0, out, d, None, mask, False, 0, drop, *outs, *work)
+    for i, bad in [(0, outs[0][:, :2]), (3, outs[3][:4]), (4, outs[4].T)]:
+        changed = list(outs)
+        changed[i] = bad
+        with pytest.raises(ValueError):
+            _kernel.backward_arrays(x, W, U, h0, out, d, None, mask, False, 0, drop,
+                                    *changed, *work)
+    with pytest.raises(ValueError, match="`h0`"):
+        _kernel.backward_arrays(x, W, U, h0[:1], out, d, None, mask, False, 0, drop,
+                                *outs, *work)
+    with pytest.raises(ValueError, match="`d_pre`"):
+        _kernel.backward_arrays(x, W, U, h0, out, d, None, mask, False, 0, drop,
+                                *outs, work[0][:1], *work[1:])
