@@ -68,7 +68,7 @@ class _Workspace:
 
 
 def _packed(weights):
-    return _kernel.pack(weights) if _PACKED else None
+    return _kernel.pack_array(weights) if _PACKED else None
 
 
 def _dtype_of(kernel):

@@ -2,8 +2,8 @@
 # (dtype, layout, shapes) instead of typed memoryviews of a fused type, whose dispatch and
 # acquisition cost microseconds per call: the training plans' lean backward for one set
 # of weights (Backward), and forward / backward with the arguments of forward() and
-# backward() (forward_arrays, backward_arrays). Each makes the same drive_* call as its
-# memoryview twin, so the same numbers.
+# backward() (forward_arrays, backward_arrays), and pack (pack_array). Each makes the
+# same calls as its memoryview twin, so the same numbers.
 
 
 cdef class Backward:
@@ -313,6 +313,33 @@ def forward_arrays(x, kernel, recurrent_kernel, bias, mask, bint zero_output, in
                       <const double *>_data(rk_packed), <double *>_data(out), H,
                       <double *>_data(state), <double *>_data(prev_out),
                       <double *>_data(work), num_threads)
+
+
+def pack_array(b, bint transpose=False):
+    """``pack(b, transpose)`` for a C-contiguous aligned float32 / float64 ndarray
+    ``b`` (k, n) checked here (ValueError otherwise): the same packed panels."""
+    cdef int typenum, k, n, ldb
+    cdef cnp.ndarray p
+    cdef cnp.npy_intp size
+    cdef const void *src
+    cdef void *dst
+    if type(b) is not np.ndarray or b.ndim != 2 or b.dtype not in (np.float32, np.float64):
+        raise ValueError("pack_array: `b` must be a 2-D float32 or float64 array")
+    typenum = cnp.PyArray_TYPE(<cnp.ndarray>b)
+    _check_array(b, "b", typenum, 2, -1, -1, 0)
+    k = b.shape[1] if transpose else b.shape[0]
+    n = b.shape[0] if transpose else b.shape[1]
+    size = pack_size(k, n, typenum == cnp.NPY_FLOAT32)
+    p = cnp.PyArray_EMPTY(1, &size, typenum, 0)
+    src = _data(b)
+    dst = _data(p)
+    ldb = b.shape[1]
+    with nogil:
+        if typenum == cnp.NPY_FLOAT32:
+            fr_pack_f32(transpose, k, n, <const float *>src, ldb, <float *>dst)
+        else:
+            fr_pack_f64(transpose, k, n, <const double *>src, ldb, <double *>dst)
+    return p
 
 
 cdef inline void *_data(a):

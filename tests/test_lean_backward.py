@@ -220,3 +220,16 @@ def test_array_entry_points_reject_what_they_cannot_run(rng):
     with pytest.raises(ValueError, match="`d_pre`"):
         _kernel.backward_arrays(x, W, U, h0, out, d, None, mask, False, 0, drop,
                                 *outs, work[0][:1], *work[1:])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (17, 33), (64, 5)])
+def test_pack_array_equals_pack(rng, dtype, shape):
+    b = rng.normal(size=shape).astype(dtype)
+    for transpose in (False, True):
+        np.testing.assert_array_equal(_kernel.pack_array(b, transpose),
+                                      _kernel.pack(b, transpose))
+    for bad in (b.T if shape[0] > 1 and shape[1] > 1 else b[None], b.astype(np.int64),
+                b.tolist()):
+        with pytest.raises(ValueError):
+            _kernel.pack_array(bad)
