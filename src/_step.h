@@ -40,15 +40,24 @@ void fr_optim_step_f64(int rule, ptrdiff_t n, double *w, const double *g, double
 
 /* Binary crossentropy from logits (BinaryCrossentropy.lean_value_and_gradient), the
  * parts around NumPy's exp and log1p, over n = rows * k values (k: the last axis):
- *   fr_bce_neg_abs:  e = -|p|             (then NumPy: e = exp(e), l = log1p(e))
+ *   fr_neg_abs:  e = -|p|             (then NumPy: e = exp(e), l = log1p(e))
  *   fr_bce_terms:    elem = max(p, 0) - p * t + l   (+ 0.0 when plus_zero)
  *                    grad = (where(p >= 0, 1, e) / (e + 1) - t) * w[i // k]   */
-void fr_bce_neg_abs_f32(ptrdiff_t n, const float *p, float *e);
-void fr_bce_neg_abs_f64(ptrdiff_t n, const double *p, double *e);
+void fr_neg_abs_f32(ptrdiff_t n, const float *p, float *e);
+void fr_neg_abs_f64(ptrdiff_t n, const double *p, double *e);
 void fr_bce_terms_f32(ptrdiff_t n, ptrdiff_t k, const float *p, const float *t,
                       const float *e, const float *l, const float *w, int plus_zero,
                       float *elem, float *grad);
 void fr_bce_terms_f64(ptrdiff_t n, ptrdiff_t k, const double *p, const double *t,
                       const double *e, const double *l, const double *w, int plus_zero,
                       double *elem, double *grad);
+
+/* Activations' and layers' elementwise parts around NumPy's exp:
+ *   fr_sigmoid_tail: y = where(x >= 0, 1 / (1 + e), e / (1 + e)), e = exp(-|x|)
+ *                    (activations.sigmoid; fr_neg_abs makes -|x| for the exp)
+ *   fr_add_rows:     z += b for z (rows, n) and b (n,) (Dense's bias)           */
+void fr_sigmoid_tail_f32(ptrdiff_t n, const float *x, const float *e, float *y);
+void fr_sigmoid_tail_f64(ptrdiff_t n, const double *x, const double *e, double *y);
+void fr_add_rows_f32(ptrdiff_t rows, ptrdiff_t n, float *z, const float *b);
+void fr_add_rows_f64(ptrdiff_t rows, ptrdiff_t n, double *z, const double *b);
 #endif

@@ -16,8 +16,12 @@ cdef extern from "_step.h" nogil:
                            float *s1, float *s2, const double *c)
     void fr_optim_step_f64(int rule, Py_ssize_t n, double *w, const double *g, double *s0,
                            double *s1, double *s2, const double *c)
-    void fr_bce_neg_abs_f32(Py_ssize_t n, const float *p, float *e)
-    void fr_bce_neg_abs_f64(Py_ssize_t n, const double *p, double *e)
+    void fr_neg_abs_f32(Py_ssize_t n, const float *p, float *e)
+    void fr_neg_abs_f64(Py_ssize_t n, const double *p, double *e)
+    void fr_sigmoid_tail_f32(Py_ssize_t n, const float *x, const float *e, float *y)
+    void fr_sigmoid_tail_f64(Py_ssize_t n, const double *x, const double *e, double *y)
+    void fr_add_rows_f32(Py_ssize_t rows, Py_ssize_t n, float *z, const float *b)
+    void fr_add_rows_f64(Py_ssize_t rows, Py_ssize_t n, double *z, const double *b)
     void fr_bce_terms_f32(Py_ssize_t n, Py_ssize_t k, const float *p, const float *t,
                           const float *e, const float *l, const float *w, int plus_zero,
                           float *elem, float *grad)
@@ -151,16 +155,16 @@ def optimizer_step(int rule, list variables, gradient, tuple slots, tuple scalar
     return True
 
 
-def bce_neg_abs(p, e):
+def neg_abs(p, e):
     """``e[...] = -abs(p)``: C-contiguous arrays of one float dtype and size."""
-    cdef int typenum = _float_typenum(p, "bce_neg_abs")
+    cdef int typenum = _float_typenum(p, "neg_abs")
     cdef Py_ssize_t n = p.size
-    cdef void *pp = _flat_part(p, "p", typenum, n, False, "bce_neg_abs")
-    cdef void *ep = _flat_part(e, "e", typenum, n, True, "bce_neg_abs")
+    cdef void *pp = _flat_part(p, "p", typenum, n, False, "neg_abs")
+    cdef void *ep = _flat_part(e, "e", typenum, n, True, "neg_abs")
     if typenum == cnp.NPY_FLOAT32:
-        fr_bce_neg_abs_f32(n, <const float *>pp, <float *>ep)
+        fr_neg_abs_f32(n, <const float *>pp, <float *>ep)
     else:
-        fr_bce_neg_abs_f64(n, <const double *>pp, <double *>ep)
+        fr_neg_abs_f64(n, <const double *>pp, <double *>ep)
 
 
 def bce_terms(p, t, e, l, w, bint plus_zero, elem, grad):
@@ -191,10 +195,44 @@ def bce_terms(p, t, e, l, w, bint plus_zero, elem, grad):
                          <double *>gp)
 
 
+def sigmoid_tail(x, e, y):
+    """``y[...] = where(x >= 0, 1 / (1 + e), e / (1 + e))`` for ``e = exp(-|x|)``:
+    C-contiguous arrays of one float dtype and size (ValueError otherwise)."""
+    cdef int typenum = _float_typenum(x, "sigmoid_tail")
+    cdef Py_ssize_t n = x.size
+    cdef void *xp = _flat_part(x, "x", typenum, n, False, "sigmoid_tail")
+    cdef void *ep = _flat_part(e, "e", typenum, n, False, "sigmoid_tail")
+    cdef void *yp = _flat_part(y, "y", typenum, n, True, "sigmoid_tail")
+    if typenum == cnp.NPY_FLOAT32:
+        fr_sigmoid_tail_f32(n, <const float *>xp, <const float *>ep, <float *>yp)
+    else:
+        fr_sigmoid_tail_f64(n, <const double *>xp, <const double *>ep, <double *>yp)
+
+
+def add_rows(z, b):
+    """``z += b`` for a C-contiguous float array ``z`` (..., n) and ``b`` (n,) of its
+    dtype, C-contiguous (ValueError otherwise): NumPy's broadcast add."""
+    cdef int typenum = _float_typenum(z, "add_rows")
+    cdef Py_ssize_t size = z.size, n
+    if z.ndim < 1:
+        raise ValueError("add_rows: `z` must have at least one axis")
+    n = z.shape[z.ndim - 1]
+    cdef void *zp = _flat_part(z, "z", typenum, size, True, "add_rows")
+    cdef void *bp = _flat_part(b, "b", typenum, n, False, "add_rows")
+    if b.ndim != 1:
+        raise ValueError("add_rows: `b` must be 1-D")
+    if n == 0:
+        return
+    if typenum == cnp.NPY_FLOAT32:
+        fr_add_rows_f32(size // n, n, <float *>zp, <const float *>bp)
+    else:
+        fr_add_rows_f64(size // n, n, <double *>zp, <const double *>bp)
+
+
 cdef int _float_typenum(a, str where) except -1:
     if type(a) is not np.ndarray:
-        raise ValueError(f"{where}: `p` must be a NumPy array, got {type(a).__name__}")
+        raise ValueError(f"{where}: expected a NumPy array, got {type(a).__name__}")
     cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>a)
     if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
-        raise ValueError(f"{where}: `p` must be float32 or float64, got {a.dtype}")
+        raise ValueError(f"{where}: expected float32 or float64, got {a.dtype}")
     return typenum

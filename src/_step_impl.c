@@ -132,8 +132,8 @@ void fr_optim_step_##SUFFIX(int rule, ptrdiff_t n, T *w, const T *g, T *s0, T *s
 DEFINE_STEP(float, f32, sqrtf)
 DEFINE_STEP(double, f64, sqrt)
 
-#define DEFINE_BCE(T, SUFFIX, FABS)                                                         \
-void fr_bce_neg_abs_##SUFFIX(ptrdiff_t n, const T *p, T *e)                          \
+#define DEFINE_ELEMENTWISE(T, SUFFIX, FABS)                                                         \
+void fr_neg_abs_##SUFFIX(ptrdiff_t n, const T *p, T *e)                          \
 {                                                                                     \
     for (ptrdiff_t i = 0; i < n; i++)                                                 \
         e[i] = -FABS(p[i]);                                                           \
@@ -160,7 +160,24 @@ void fr_bce_terms_##SUFFIX(ptrdiff_t n, ptrdiff_t k, const T *p, const T *t,    
         d = d - t[i];                                                                 \
         grad[i] = d * w[i / k];                                                       \
     }                                                                                 \
+}                                                                                     \
+                                                                                      \
+void fr_sigmoid_tail_##SUFFIX(ptrdiff_t n, const T *x, const T *e, T *y)             \
+{                                                                                     \
+    for (ptrdiff_t i = 0; i < n; i++) {                                               \
+        /* d = 1 + e; y = where(x >= 0, 1 / d, e / d) */                              \
+        T d = (T)1 + e[i];                                                            \
+        y[i] = x[i] >= 0 ? (T)1 / d : e[i] / d;                                       \
+    }                                                                                 \
+}                                                                                     \
+                                                                                      \
+void fr_add_rows_##SUFFIX(ptrdiff_t rows, ptrdiff_t n, T *z, const T *b)             \
+{                                                                                     \
+    /* z += b, b (n,) broadcast over the rows of z (rows, n) */                       \
+    for (ptrdiff_t r = 0; r < rows; r++)                                              \
+        for (ptrdiff_t i = 0; i < n; i++)                                             \
+            z[r * n + i] = z[r * n + i] + b[i];                                       \
 }
 
-DEFINE_BCE(float, f32, fabsf)
-DEFINE_BCE(double, f64, fabs)
+DEFINE_ELEMENTWISE(float, f32, fabsf)
+DEFINE_ELEMENTWISE(double, f64, fabs)

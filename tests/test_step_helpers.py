@@ -190,4 +190,42 @@ def test_bce_terms_reject_bad_arguments():
         with pytest.raises(ValueError, match=match):
             _kernel.bce_terms(**{**ok, **change})
     with pytest.raises(ValueError, match="`e`"):
-        _kernel.bce_neg_abs(p, np.empty(3, np.float32))
+        _kernel.neg_abs(p, np.empty(3, np.float32))
+
+
+# ---------------------------------------------------------------------- sigmoid, bias
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (1,), (8, 1), (5, 3, 7)])
+def test_sigmoid_compiled_equals_numpy(rng, dtype, shape):
+    from fastrnn import activations
+    x = _logits(rng, shape, dtype) if shape else np.asarray(-3.5, dtype)
+    e = np.exp(-np.abs(x))
+    d = 1 + e
+    want = np.where(x >= 0, 1 / d, e / d)
+    got = activations.sigmoid(x)
+    assert got.dtype == dtype and got.shape == x.shape
+    assert_array_equal(got, want)
+    if x.ndim > 1:  # not C-contiguous: the NumPy operations, the same values
+        assert_array_equal(activations.sigmoid(x.T), want.T)
+    assert np.isnan(activations.sigmoid(np.array([np.nan], dtype))[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_bias_add_equals_numpy(rng, dtype):
+    z = rng.standard_normal((6, 5)).astype(dtype)
+    b = rng.standard_normal(5).astype(dtype)
+    want = z + b
+    got = z.copy()
+    _kernel.add_rows(got, b)
+    assert_array_equal(got, want)
+    z3 = rng.standard_normal((2, 3, 5)).astype(dtype)
+    got3 = z3.copy()
+    _kernel.add_rows(got3, b)
+    assert_array_equal(got3, z3 + b)
+    for bad_z, bad_b, match in [(z.T.copy(), b, "`b`"), (z, b[:4], "`b`"),
+                                (z.T, b[:6].copy() if b.size > 5 else b, "`z`"),
+                                (z, b.astype(np.float16), "`b`"),
+                                (z, b[None], "1-D")]:
+        with pytest.raises(ValueError, match=match):
+            _kernel.add_rows(bad_z, bad_b)

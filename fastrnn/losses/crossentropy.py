@@ -254,16 +254,20 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
         count = dtype.type(max(int(np.prod(values_shape)), 1))
         w = self._mean_weights(values_shape, dtype)[..., None]
         kk = dtype.type(k)
+        shape = y_pred.shape
+        scratch = []  # e, log1p(e) and the terms, made at the first compiled call
 
         def f(t, p):
             if _COMPILED_TERMS and t.flags.c_contiguous and p.flags.c_contiguous:
                 # the same operations, those around exp and log1p in C (src/_step.h)
-                e = np.empty(p.shape, dtype)
-                _kernel.bce_neg_abs(p, e)
+                if not scratch:
+                    scratch.extend(np.empty(shape, dtype) for _ in range(3))
+                e, lg, elem = scratch
+                _kernel.neg_abs(p, e)
                 np.exp(e, out=e)                              # exp(-|x|)
-                elem = np.empty(p.shape, dtype)
+                np.log1p(e, out=lg)
                 grad = np.empty(p.shape, dtype)
-                _kernel.bce_terms(p, t, e, np.log1p(e), w, k == 1, elem, grad)
+                _kernel.bce_terms(p, t, e, lg, w, k == 1, elem, grad)
                 # k == 1: elem + 0.0 already, values_shape + (1,) read as values_shape
                 values = elem if k == 1 else np.mean(elem, axis=-1)
                 value = float(np.add.reduce(values.reshape(values_shape), axis=None,
