@@ -216,6 +216,10 @@ class Loops:
         cbs = CallbackList(callbacks, add_history=True, model=self, verbose=verbose,
                            epochs=epochs, steps=steps_per_epoch or train.num_batches)
         history = cbs.history
+        # the per-batch hooks and logs only when a callback or the bar reads them
+        batch_begin = cbs.wants("on_train_batch_begin")
+        batch_end = cbs.wants("on_train_batch_end")
+        batch_logs = batch_end or verbose == 1
         self.stop_training = False
         cbs.on_train_begin()
         for epoch in range(initial_epoch, epochs):
@@ -226,12 +230,17 @@ class Loops:
             bar = Progbar(steps_per_epoch or train.num_batches, verbose)
             step = -1
             for step, (xs, ys, sws) in enumerate(train.epoch()):
-                cbs.on_train_batch_begin(step)
-                if not self._train_step(xs, ys, f"epoch {epoch + 1}, step {step + 1}", sws):
+                if batch_begin:
+                    cbs.on_train_batch_begin(step)
+                if not self._train_step(xs, ys, (epoch + 1, step + 1), sws):
                     break
-                logs = self._logs()
-                cbs.on_train_batch_end(step, logs)
-                bar.update(step + 1, logs)
+                if batch_logs:
+                    logs = self._logs()
+                    if batch_end:
+                        cbs.on_train_batch_end(step, logs)
+                    bar.update(step + 1, logs)
+                else:
+                    bar.update(step + 1)
             if step < 0 and epoch == initial_epoch:
                 raise ValueError("Argument `x` of `fit` gave no batches in the first epoch "
                                  "(an exhausted generator?).")

@@ -43,6 +43,10 @@ _PASS_THROUGH_MASKS = {Layer.compute_mask, BaseRNN.compute_mask}
 
 def signature(xs, ys, sws):
     """The input signature a plan is made for: dtypes and shapes of every array."""
+    if len(xs) == 1 and len(ys) == 1 and sws and len(sws) == 1 and sws[0] is None \
+            and ys[0] is not None:  # the common case, without the generators
+        x, y = xs[0], ys[0]
+        return (((x.dtype, x.shape),), ((y.dtype, y.shape),), (None,))
     return (tuple((a.dtype, a.shape) for a in xs),
             tuple(None if a is None else (a.dtype, a.shape) for a in ys),
             tuple(None if a is None else (np.asarray(a).dtype, np.shape(a))
