@@ -233,3 +233,67 @@ def test_pack_array_equals_pack(rng, dtype, shape):
                 b.tolist()):
         with pytest.raises(ValueError):
             _kernel.pack_array(bad)
+
+
+# ------------------------------------------------------------ the layer's protocol calls
+
+def _layer(dtype, **kw):
+    from fastrnn.layers import SimpleRNN
+    from fastrnn.utils import set_random_seed
+    set_random_seed(5)
+    layer = SimpleRNN(4, dtype=dtype, **kw)
+    layer.build((None, 6, 3))
+    return layer
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kw", [dict(), dict(return_sequences=True, go_backwards=True),
+                                dict(activation="relu", use_bias=False),
+                                dict(return_state=True)])
+def test_layer_forward_backward_lean_path_equals_the_functional_calls(rng, dtype, kw):
+    """A plain forward(training=True) / backward of SimpleRNN runs the compiled forward
+    and backward; the same numbers as functional.simple_rnn_forward / _backward."""
+    layer = _layer(dtype, **kw)
+    x = rng.uniform(-1, 1, (5, 6, 3)).astype(dtype)
+    for _ in range(2):
+        out, ctx = layer.forward(x, training=True)
+        assert type(ctx.cache).__name__ == "_Lean"
+        b = layer.bias if layer.use_bias else None
+        seq, last = F.simple_rnn_forward(x, layer.kernel, layer.recurrent_kernel, b,
+                                         activation=layer.activation,
+                                         go_backwards=layer.go_backwards, positions=True)
+        np.testing.assert_array_equal(ctx.seq, seq)
+        np.testing.assert_array_equal(ctx.states[0], last)
+        y = out[0] if layer.return_state else out
+        d_out = rng.normal(size=y.shape)                        # float64: converted
+        d_state = rng.normal(size=last.shape).astype(dtype)
+        d = [d_out, d_state] if layer.return_state else d_out
+        (dx,), d_w = layer.backward(ctx, d)
+        if layer.return_sequences:
+            d_seq = d_out[:, ::-1] if layer.go_backwards else d_out
+        else:
+            d_seq = np.zeros(seq.shape)
+            d_seq[:, 0 if layer.go_backwards else -1] = d_out
+        want = F.simple_rnn_backward(d_seq, d_state if layer.return_state else None, x,
+                                     layer.kernel, layer.recurrent_kernel, seq,
+                                     activation=layer.activation,
+                                     go_backwards=layer.go_backwards, positions=True)
+        np.testing.assert_array_equal(dx, want.x)
+        for a, e in zip(d_w, [want.kernel, want.recurrent_kernel, want.bias]):
+            np.testing.assert_array_equal(a, e)
+        layer.set_weights([w * 0.5 for w in layer.get_weights()])  # in place: seen
+
+
+def test_layer_calls_the_lean_path_declines_keep_the_general_one(rng):
+    layer = _layer("float32", dropout=0.5)
+    x = rng.uniform(-1, 1, (5, 6, 3)).astype(np.float32)
+    for args, kwargs in [((x[:, :, ::-1],), {}),                       # not contiguous
+                         ((x.astype(np.float64),), {}),                 # another dtype
+                         ((x,), dict(mask=np.ones((5, 6), bool))),
+                         ((x,), dict(initial_state=[np.ones((5, 4), np.float32)]))]:
+        _, ctx = layer.forward(*args, training=False, **kwargs)
+        assert ctx.cache is None
+        d_inputs, _ = layer.backward(ctx, np.ones((5, 4)))
+        assert d_inputs[0].shape == (5, 6, 3)
+    _, ctx = layer.forward(x, training=True)                            # dropout
+    assert ctx.cache is None and ctx.drop is not None
