@@ -8,6 +8,7 @@ Keras's epoch rules for generators in ``data.py``.
 import numpy as np
 
 from .. import _validation as V
+from . import infer_plan
 from .data import EpochIterator, check_steps, is_batch_source
 from .progbar import Progbar
 
@@ -118,7 +119,12 @@ class Loops:
 
     def predict_on_batch(self, x):
         """The outputs for one batch (a list for several outputs)."""
-        return self._pack_outputs(self._run(self._standardize_inputs(x, "predict_on_batch")))
+        plan = infer_plan.plan_for(self, x)
+        if plan is not None:  # a chain, for an input a general call accepted
+            return self._pack_outputs([plan.run(x)])
+        out = self._pack_outputs(self._run(self._standardize_inputs(x, "predict_on_batch")))
+        infer_plan.seen(self, x)
+        return out
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
