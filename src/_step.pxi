@@ -52,7 +52,7 @@ cdef void *_flat_part(a, str name, int typenum, Py_ssize_t n, bint writeable,
 
 
 def optimizer_step(int rule, list variables, gradient, tuple slots, tuple scalars,
-                   decay=None):
+                   decay=None, bint check_finite=True):
     """One step of an elementwise optimizer rule (src/_step.h) on ``variables`` in
     place: the NumPy ``update_step`` operations of fastrnn.optimizers, bit for bit.
 
@@ -65,9 +65,12 @@ def optimizer_step(int rule, list variables, gradient, tuple slots, tuple scalar
         scalars: the rule's scalars (at most 8 floats), rounded to the dtype.
         decay: None, or ``(weight_decay, lr)`` (rounded to the dtype): first
             ``w -= w * weight_decay * lr``, as ``Optimizer.apply``.
+        check_finite: False to step whatever the gradient holds (the caller checked the
+            gradients before scaling or clipping them).
 
     Returns:
-        True; False, with nothing changed, when a gradient is not finite.
+        True; False, with nothing changed, when a gradient is not finite (and
+        ``check_finite``).
 
     Raises:
         ValueError: arrays of another dtype, layout or size, a slot the rule needs
@@ -127,11 +130,12 @@ def optimizer_step(int rule, list variables, gradient, tuple slots, tuple scalar
     if off != n:
         raise ValueError(f"optimizer_step: the variables have {off} elements, the "
                          f"gradient {n}")
-    if typenum == cnp.NPY_FLOAT32:
-        if not fr_all_finite_f32(<const float *>g, n):
+    if check_finite:
+        if typenum == cnp.NPY_FLOAT32:
+            if not fr_all_finite_f32(<const float *>g, n):
+                return False
+        elif not fr_all_finite_f64(<const double *>g, n):
             return False
-    elif not fr_all_finite_f64(<const double *>g, n):
-        return False
     off = 0
     for i in range(len(variables)):
         v = <cnp.ndarray>variables[i]

@@ -229,3 +229,22 @@ def test_dense_bias_add_equals_numpy(rng, dtype):
                                 (z, b[None], "1-D")]:
         with pytest.raises(ValueError, match=match):
             _kernel.add_rows(bad_z, bad_b)
+
+
+@pytest.mark.parametrize("make_opt", [lambda: optimizers.SGD(0.1, loss_scale_factor=1e-37),
+                                      lambda: optimizers.RMSprop(loss_scale_factor=1e-37)])
+def test_a_scaled_gradient_overflowing_steps_as_apply_does(make_opt):
+    """The gradients are checked as computed; once scaled they may overflow, and the
+    step then writes what Optimizer.apply writes (infinities, NaN)."""
+    rng = np.random.default_rng(3)
+    ref_vars = _variables(rng, np.float32)
+    vars_ = [v.copy() for v in ref_vars]
+    ref_opt, opt = make_opt(), make_opt()
+    flat = FlatApply(opt, vars_)
+    grads = [np.full(v.shape, 1e3, np.float32) for v in vars_]
+    with np.errstate(over="ignore", invalid="ignore"):
+        ref_opt.apply(grads, ref_vars)
+        assert flat.apply(np.concatenate(grads, axis=None))
+    assert not np.isfinite(vars_[0]).any()
+    for a, b in zip(ref_vars, vars_):
+        assert_array_equal(a, b)

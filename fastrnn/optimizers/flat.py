@@ -2,9 +2,13 @@
 
 ``FlatApply(optimizer, variables)`` keeps one flat buffer per slot (``velocity``,
 ``momentum``, ...) and makes every variable's slot a view of its part, so the optimizer's
-state stays where ``optimizer.variables``, saving and the general ``apply`` find it. A
-step gathers the variables into one flat array, runs the optimizer's own ``_update_all``
-on that single array (gradients concatenated the same way), and copies the parts back.
+state stays where ``optimizer.variables``, saving and the general ``apply`` find it. For
+SGD, RMSprop and Adam (and AdamW) a step is one compiled call,
+``fastrnn._kernel.optimizer_step`` (src/_step_impl.c): their ``update_step``'s
+operations, one rounded operation at a time, on each variable in place with its part of
+the flat gradient and slots. For the other rules a step gathers the variables into one
+flat array, runs the optimizer's own ``_update_all`` on that single array (gradients
+concatenated the same way), and copies the parts back.
 
 Every built-in update rule is elementwise given its scalars (learning rate, step count),
 so this computes exactly the numbers of ``Optimizer.apply`` on the separate arrays: the
@@ -128,8 +132,9 @@ class FlatApply:
             if opt.weight_decay is not None:
                 dtype = self.dtype.type
                 decay = (_cast(opt.weight_decay, dtype), dtype(lr))
-            # checks that g is finite (a scaled or clipped g was checked above)
-            if not _kernel.optimizer_step(code, self.variables, g, bufs, scalars, decay):
+            # checks that g is finite, unless a scaled or clipped g (checked above)
+            if not _kernel.optimizer_step(code, self.variables, g, bufs, scalars, decay,
+                                          g is flat_gradient):
                 return False
             opt.iterations += 1
             return True
