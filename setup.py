@@ -30,7 +30,7 @@ extensions = [
     Extension(
         "_kernel",  # installed as fastrnn._kernel (ext_package)
         sources=["src/_kernel.pyx", "src/_act_impl.c", "src/_gemm_impl.c",
-                 "src/_pool_impl.c", "src/_small_impl.c"],
+                 "src/_pool_impl.c", "src/_small_impl.c", "src/_step_impl.c"],
         include_dirs=["src", np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # Portable: no -march=native; AVX-512/AVX2 clones are picked at run time.

@@ -10,6 +10,10 @@ hard_silu (hard_swish), leaky_relu (slope 0.2), relu6 and mish, with TensorFlow'
 import numpy as np
 from scipy.special import erf
 
+from . import _kernel
+
+_KERNEL_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
 __all__ = ["get", "tanh", "relu", "sigmoid", "linear", "softmax", "serialize"]
 
 
@@ -25,6 +29,14 @@ def sigmoid(x):
     """1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) below, so exp never
     overflows; the same values as computing each branch on its own elements."""
     x = np.asarray(x)
+    if x.dtype in _KERNEL_FLOATS and x.flags.c_contiguous:
+        # the same operations, those around exp in C (src/_step.h)
+        e = np.empty(x.shape, x.dtype)
+        _kernel.neg_abs(x, e)
+        np.exp(e, out=e)
+        y = np.empty(x.shape, x.dtype)
+        _kernel.sigmoid_tail(x, e, y)
+        return y
     e = np.exp(-np.abs(x))
     d = 1 + e
     return np.where(x >= 0, 1 / d, e / d)

@@ -68,7 +68,7 @@ class _Workspace:
 
 
 def _packed(weights):
-    return _kernel.pack(weights) if _PACKED else None
+    return _kernel.pack_array(weights) if _PACKED else None
 
 
 def _dtype_of(kernel):
@@ -322,9 +322,9 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
     last = 0 if reverse else -1  # position of the last step processed
     if chunk == T:
         out = np.empty((B, T, H), dtype)
-        _kernel.forward(_native(x, dtype), kernel, recurrent_kernel, bias, mask8,
-                        zero_output, act, rec_drop, out, state, prev_out, work,
-                        reverse=reverse, **packs)
+        _kernel.forward_arrays(_native(x, dtype), kernel, recurrent_kernel, bias, mask8,
+                               zero_output, act, rec_drop, out, state, prev_out, work,
+                               reverse=reverse, **packs)
         if return_sequences:
             return (out[:, ::-1] if reverse and not positions else out), state
         return np.ascontiguousarray(out[:, last]), state
@@ -335,9 +335,9 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, initial_state=Non
             (i * chunk, min(T, (i + 1) * chunk))
         ms = np.ascontiguousarray(mask8[:, t0:t1]) if mask8 is not None else None
         o = out if t1 - t0 == chunk else np.empty((B, t1 - t0, H), dtype)
-        _kernel.forward(_native(x[:, t0:t1], dtype), kernel, recurrent_kernel,
-                        bias, ms, zero_output, act, rec_drop, o, state, prev_out, work,
-                        reverse=reverse, **packs)
+        _kernel.forward_arrays(_native(x[:, t0:t1], dtype), kernel, recurrent_kernel,
+                               bias, ms, zero_output, act, rec_drop, o, state, prev_out,
+                               work, reverse=reverse, **packs)
     return np.ascontiguousarray(o[:, last]), state
 
 
@@ -398,13 +398,14 @@ def simple_rnn_backward(d_sequences, d_last_state, x, kernel, recurrent_kernel, 
     db = np.empty((H,), dtype)
     dh0 = np.empty((B, H), dtype)
     work = _Workspace(workspace, dtype)
-    _kernel.backward(x_in, kernel, recurrent_kernel, h0, seq, d_seq, d_last, mask8,
-                     bool(zero_output_for_mask), act, rec_drop, dx, dk, dr, db, dh0,
-                     work("d_pre", (B, T, H)), work("h_prev", (B, T, H)),
-                     work("d_carry", (B, H)), work("d_state_new", (B, H)),
-                     packed=_PACKED, num_threads=get_num_threads(), reverse=bool(go_backwards),
-                     dp_work=work("dp_packed", (_kernel.packed_size(B * T, H, dtype),))
-                     if _PACKED else None)
+    _kernel.backward_arrays(x_in, kernel, recurrent_kernel, h0, seq, d_seq, d_last, mask8,
+                            bool(zero_output_for_mask), act, rec_drop, dx, dk, dr, db, dh0,
+                            work("d_pre", (B, T, H)), work("h_prev", (B, T, H)),
+                            work("d_carry", (B, H)), work("d_state_new", (B, H)),
+                            packed=_PACKED, num_threads=get_num_threads(),
+                            reverse=bool(go_backwards),
+                            dp_work=work("dp_packed", (_kernel.packed_size(B * T, H, dtype),))
+                            if _PACKED else None)
     if dropout_mask is not None:
         dx *= _dropout_array(dropout_mask, "dropout_mask", B, D, dtype)[:, None, :]
     return RNNGradients(dx, dk, dr, db, dh0)
@@ -418,24 +419,22 @@ def compile_backward(kernel, recurrent_kernel, activation="tanh", go_backwards=F
     out=None, need_dx=True, d_last=None)`` takes a C-contiguous native ``x`` of the
     kernel's dtype and the ``sequences`` the compiled forward returned for it (their
     shapes checked by a general call for this input signature; ``d_sequences`` and
-    ``d_last`` are made C-contiguous here if they are not) and runs the same kernel call
-    with the same arguments as ``simple_rnn_backward``, so it gives the same numbers.
+    ``d_last`` are made C-contiguous here if they are not) and runs the same kernel
+    computation with the same arguments as ``simple_rnn_backward`` (through
+    ``_kernel.Backward``, which keeps its scratch memory), so it gives the same numbers.
     ``d_sequences`` (batch, timesteps, units) or None; ``d_last`` (batch, units), the
-    gradient of the last state, or None: a layer with ``return_sequences=False`` passes
-    its output's gradient there (what a zero ``d_sequences`` but for the last step
-    gives, without reading one). ``out``: C-contiguous
-    arrays to write the kernel's (and recurrent kernel's, and bias's) gradients into;
-    without ``need_dx`` the input gradient goes to scratch memory.
+    gradient of the last state, or None. ``out``: C-contiguous arrays to write the
+    kernel's (and recurrent kernel's, and bias's) gradients into; without ``need_dx``
+    the input gradient goes to scratch memory.
 
     Returns:
-        ``backward``, which returns ``(dx, d_kernel, d_recurrent_kernel, d_bias)``.
+        ``backward``, which returns ``(dx, d_kernel, d_recurrent_kernel, d_bias)`` (dx
+        None without ``need_dx``, d_bias None when ``out`` has two arrays).
     """
     dtype = kernel.dtype
-    act = _activation_code(activation)
-    reverse = bool(go_backwards)
-    zero_output = bool(zero_output_for_mask)
     D, H = kernel.shape
-    scratch = {}
+    run = _kernel.Backward(kernel, recurrent_kernel, _activation_code(activation), _PACKED,
+                           bool(go_backwards), bool(zero_output_for_mask))
     empty = np.empty
 
     def backward(d_sequences, x, sequences, out=None, need_dx=True, d_last=None):
@@ -444,24 +443,13 @@ def compile_backward(kernel, recurrent_kernel, activation="tanh", go_backwards=F
             d_sequences = _native(d_sequences, dtype)
         if d_last is not None and (d_last.dtype != dtype or not d_last.flags.c_contiguous):
             d_last = _native(d_last, dtype)
-        B, T = x.shape[0], x.shape[1]
-        work = scratch.get((B, T))
-        if work is None:
-            work = scratch[(B, T)] = (
-                empty((B, T, H), dtype), empty((B, T, H), dtype), empty((B, H), dtype),
-                empty((B, H), dtype),
-                empty((_kernel.packed_size(B * T, H, dtype),), dtype) if _PACKED else None,
-                empty((B, T, D), dtype), empty((B, H), dtype), empty((H,), dtype))
-        dx = empty((B, T, D), dtype) if need_dx else work[5]
+        dx = empty(x.shape[:2] + (D,), dtype) if need_dx else None
         if out is None:
             dk, dr, db = empty((D, H), dtype), empty((H, H), dtype), empty((H,), dtype)
         else:  # the caller's arrays (a bias-less layer passes two)
             dk, dr = out[0], out[1]
-            db = out[2] if len(out) > 2 else work[7]
-        _kernel.backward(x, kernel, recurrent_kernel, None, sequences, d_sequences, d_last,
-                         None, zero_output, act, None, dx, dk, dr, db, work[6], work[0],
-                         work[1], work[2], work[3], _PACKED, get_num_threads(), reverse,
-                         work[4])
+            db = out[2] if len(out) > 2 else None
+        run(x, sequences, d_sequences, d_last, dx, dk, dr, db, get_num_threads())
         return dx, dk, dr, db
 
     return backward

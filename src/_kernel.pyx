@@ -1404,3 +1404,7 @@ cdef int lean_forward(const floating *xp, const floating *w, const floating *u,
 def compiled():
     """True: this module is the compiled kernel (the CI checks it is the one in use)."""
     return True
+
+
+include "_array_calls.pxi"
+include "_step.pxi"

@@ -82,6 +82,9 @@ class Callback:
 
 
 _HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
+# the Keras 2 hooks Callback's on_train_batch_* call
+_BATCH_ALIASES = {"on_train_batch_begin": "on_batch_begin",
+                  "on_train_batch_end": "on_batch_end"}
 
 
 class CallbackList:
@@ -127,6 +130,15 @@ class CallbackList:
                     getattr(cb, name)(*args, **kwargs)
             return dispatch
         raise AttributeError(name)
+
+    def wants(self, name):
+        """Whether some callback does something in hook ``name``: a method of its own
+        there (or, for ``on_train_batch_*``, in the Keras 2 ``on_batch_*`` they call),
+        not ``Callback``'s no-op. fit skips a hook no callback wants, and the logs only
+        that hook would receive."""
+        names = (name, _BATCH_ALIASES[name]) if name in _BATCH_ALIASES else (name,)
+        return any(n in vars(cb) or getattr(type(cb), n) is not getattr(Callback, n)
+                   for cb in self.callbacks for n in names)
 
 
 class History(Callback):

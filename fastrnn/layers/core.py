@@ -1,9 +1,12 @@
 """Dense and Embedding."""
 import numpy as np
 
+from .. import _kernel
 from .. import _validation as V
 from .. import activations, initializers
 from .base import Context, Layer
+
+_KERNEL_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 __all__ = ["Dense", "Embedding", "activation_backward"]
 
@@ -21,6 +24,17 @@ def activation_backward(ctx, d_output):
     if ctx.activation == "linear":
         return d_output
     return d_output * activations.derivative(ctx.activation, getattr(ctx, "logits", None), y)
+
+
+def _add_bias(z, bias):
+    """``z += bias`` in place (z (..., units) fresh from a product), through the
+    kernel's broadcast add when both are C-contiguous of one float dtype (the same
+    sums, without NumPy's broadcasting machinery)."""
+    if (z.dtype == bias.dtype and z.dtype in _KERNEL_FLOATS and z.flags.c_contiguous
+            and bias.flags.c_contiguous and z.ndim >= 1):
+        _kernel.add_rows(z, bias)
+    else:
+        z += bias
 
 
 class Dense(Layer):
@@ -108,7 +122,7 @@ class Dense(Layer):
         x = np.asarray(x, V.DTYPES[self.dtype])
         z = x @ self.kernel
         if self.use_bias:
-            z += self.bias
+            _add_bias(z, self.bias)
         y = activations.apply(self.activation, z)
         return y, Context(x=x, logits=z, y=y, activation=self.activation)
 
@@ -132,7 +146,7 @@ class Dense(Layer):
                 x = np.asarray(x, dtype)
             z = x @ self.kernel
             if self.use_bias:
-                z += self.bias
+                _add_bias(z, self.bias)
             y = activations.apply(self.activation, z) if need_output else None
             return y, Context(x=x, logits=z, y=y, activation=self.activation)
 

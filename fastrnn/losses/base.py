@@ -276,7 +276,8 @@ class Loss:
         cache = self.__dict__.setdefault("_mean_weights_cache", {})
         w = cache.get((shape, dtype))
         if w is None:
-            w = np.ones(shape, dtype=dtype) / dtype.type(max(int(np.prod(shape)), 1))
+            # asarray: shape () gives a 0-d array, not a scalar (whose flags are fixed)
+            w = np.asarray(np.ones(shape, dtype=dtype) / dtype.type(max(int(np.prod(shape)), 1)))
             w.flags.writeable = False
             cache[(shape, dtype)] = w
         return w

@@ -21,8 +21,13 @@ targets), so fastrnn does too (fixture ``tool_cce_targets.npz``).
 """
 import numpy as np
 
+from .. import _kernel
 from .base import (Loss, _clip_bounds, _dense_pair, _log_softmax, _one_hot, _sigmoid,
                    _sparse_pair, _take_label)
+
+# BinaryCrossentropy's lean function computes the elementwise terms around exp and log1p
+# in C (the same operations; tests switch this off to compare with the NumPy code)
+_COMPILED_TERMS = True
 
 __all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
            "binary_crossentropy", "categorical_crossentropy",
@@ -249,8 +254,25 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
         count = dtype.type(max(int(np.prod(values_shape)), 1))
         w = self._mean_weights(values_shape, dtype)[..., None]
         kk = dtype.type(k)
+        shape = y_pred.shape
+        scratch = []  # e, log1p(e) and the terms, made at the first compiled call
 
         def f(t, p):
+            if _COMPILED_TERMS and t.flags.c_contiguous and p.flags.c_contiguous:
+                # the same operations, those around exp and log1p in C (src/_step.h)
+                if not scratch:
+                    scratch.extend(np.empty(shape, dtype) for _ in range(3))
+                e, lg, elem = scratch
+                _kernel.neg_abs(p, e)
+                np.exp(e, out=e)                              # exp(-|x|)
+                np.log1p(e, out=lg)
+                grad = np.empty(p.shape, dtype)
+                _kernel.bce_terms(p, t, e, lg, w, k == 1, elem, grad)
+                # k == 1: elem + 0.0 already, values_shape + (1,) read as values_shape
+                values = elem if k == 1 else np.mean(elem, axis=-1)
+                value = float(np.add.reduce(values.reshape(values_shape), axis=None,
+                                            dtype=dtype) / count)
+                return value, (grad if k == 1 else grad / kk)
             e = np.abs(p)
             np.negative(e, out=e)
             np.exp(e, out=e)                              # exp(-|x|), never overflows

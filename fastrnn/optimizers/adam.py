@@ -57,13 +57,17 @@ class Adam(Optimizer):
         if self.amsgrad:
             self._slot(variable, "velocity_hat")
 
-    def update_step(self, gradient, variable, learning_rate):
-        g, g2 = _dense_and(gradient, np.square)
-        dtype = variable.dtype.type
+    def _alpha(self, dtype, learning_rate):
+        """This step's ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` in ``dtype``."""
         local_step = dtype(self.iterations + 1)
         beta_1_power = np.power(_cast(self.beta_1, dtype), local_step)
         beta_2_power = np.power(_cast(self.beta_2, dtype), local_step)
-        alpha = learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        return learning_rate * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+
+    def update_step(self, gradient, variable, learning_rate):
+        g, g2 = _dense_and(gradient, np.square)
+        dtype = variable.dtype.type
+        alpha = self._alpha(dtype, learning_rate)
         m = self._slot(variable, "momentum")
         v = self._slot(variable, "velocity")
         m += (g - m) * dtype(1 - self.beta_1)

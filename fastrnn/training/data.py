@@ -235,14 +235,18 @@ class EpochIterator:
     def _slices(self):
         order = self.rng.permutation(self.n) if self.shuffle else None
         for s in range(0, self.n, self.batch_size):
-            idx = slice(s, s + self.batch_size) if order is None else \
-                order[s:s + self.batch_size]
-            xs = [a[idx] for a in self.xs]
+            if order is None:
+                idx = slice(s, s + self.batch_size)
+                rows = _view_rows
+            else:
+                idx = order[s:s + self.batch_size]
+                rows = _take_rows
+            xs = [rows(a, idx) for a in self.xs]
             if not self.targets:
                 yield xs, None, None
                 continue
-            yield (xs, [None if t is None else t[idx] for t in self.ys],
-                   [None if w is None else w[idx] for w in self.sws])
+            yield (xs, [None if t is None else rows(t, idx) for t in self.ys],
+                   [None if w is None else rows(w, idx) for w in self.sws])
 
     def _next(self, it):
         batch = next(it)
@@ -289,3 +293,14 @@ class EpochIterator:
         self.ran_out = True
         self._it = None
         warnings.warn(RAN_OUT, UserWarning, stacklevel=4)
+
+
+def _view_rows(a, rows):
+    """a[rows] for a slice of rows."""
+    return a[rows]
+
+
+def _take_rows(a, rows):
+    """a[rows] for an array of row indices: ``ndarray.take`` (the same copy, without
+    fancy indexing's overhead) for a NumPy array."""
+    return a.take(rows, axis=0) if type(a) is np.ndarray else a[rows]

@@ -8,6 +8,7 @@ Keras's epoch rules for generators in ``data.py``.
 import numpy as np
 
 from .. import _validation as V
+from . import infer_plan
 from .data import EpochIterator, check_steps, is_batch_source
 from .progbar import Progbar
 
@@ -93,12 +94,19 @@ class Loops:
                 or len(self.inputs) != 1 or len(self.outputs) != 1
                 or not (x.dtype.isnative and y.dtype.isnative)):
             return None
-        sig = (((x.dtype, x.shape),), ((y.dtype, y.shape),), (None,))
+        xd, yd, xs, ys = x.dtype, y.dtype, x.shape, y.shape
+        last = self.__dict__.get("_last_train_plan")  # (dtypes, shapes, plan) last time
+        if last is not None and last[0] is xd and last[1] is yd and last[2] == xs \
+                and last[3] == ys and last[4].valid():
+            return last[4]
+        sig = (((xd, xs),), ((yd, ys),), (None,))
         plan = plans.get(sig)
         if plan is False:  # no plan covers this model (e.g. activity regularizers)
             return None
         if plan is None and sig in plans["seen"] or plan is not None and not plan.valid():
-            return self._train_plan(sig)
+            plan = self._train_plan(sig)
+        if plan is not None:
+            self._last_train_plan = (xd, yd, xs, ys, plan)
         return plan
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -111,7 +119,12 @@ class Loops:
 
     def predict_on_batch(self, x):
         """The outputs for one batch (a list for several outputs)."""
-        return self._pack_outputs(self._run(self._standardize_inputs(x, "predict_on_batch")))
+        plan = infer_plan.plan_for(self, x)
+        if plan is not None:  # a chain, for an input a general call accepted
+            return self._pack_outputs([plan.run(x)])
+        out = self._pack_outputs(self._run(self._standardize_inputs(x, "predict_on_batch")))
+        infer_plan.seen(self, x)
+        return out
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
@@ -216,6 +229,10 @@ class Loops:
         cbs = CallbackList(callbacks, add_history=True, model=self, verbose=verbose,
                            epochs=epochs, steps=steps_per_epoch or train.num_batches)
         history = cbs.history
+        # the per-batch hooks and logs only when a callback or the bar reads them
+        batch_begin = cbs.wants("on_train_batch_begin")
+        batch_end = cbs.wants("on_train_batch_end")
+        batch_logs = batch_end or verbose == 1
         self.stop_training = False
         cbs.on_train_begin()
         for epoch in range(initial_epoch, epochs):
@@ -226,12 +243,17 @@ class Loops:
             bar = Progbar(steps_per_epoch or train.num_batches, verbose)
             step = -1
             for step, (xs, ys, sws) in enumerate(train.epoch()):
-                cbs.on_train_batch_begin(step)
-                if not self._train_step(xs, ys, f"epoch {epoch + 1}, step {step + 1}", sws):
+                if batch_begin:
+                    cbs.on_train_batch_begin(step)
+                if not self._train_step(xs, ys, (epoch + 1, step + 1), sws):
                     break
-                logs = self._logs()
-                cbs.on_train_batch_end(step, logs)
-                bar.update(step + 1, logs)
+                if batch_logs:
+                    logs = self._logs()
+                    if batch_end:
+                        cbs.on_train_batch_end(step, logs)
+                    bar.update(step + 1, logs)
+                else:
+                    bar.update(step + 1)
             if step < 0 and epoch == initial_epoch:
                 raise ValueError("Argument `x` of `fit` gave no batches in the first epoch "
                                  "(an exhausted generator?).")

@@ -43,6 +43,10 @@ _PASS_THROUGH_MASKS = {Layer.compute_mask, BaseRNN.compute_mask}
 
 def signature(xs, ys, sws):
     """The input signature a plan is made for: dtypes and shapes of every array."""
+    if len(xs) == 1 and len(ys) == 1 and sws and len(sws) == 1 and sws[0] is None \
+            and ys[0] is not None:  # the common case, without the generators
+        x, y = xs[0], ys[0]
+        return (((x.dtype, x.shape),), ((y.dtype, y.shape),), (None,))
     return (tuple((a.dtype, a.shape) for a in xs),
             tuple(None if a is None else (a.dtype, a.shape) for a in ys),
             tuple(None if a is None else (np.asarray(a).dtype, np.shape(a))
@@ -276,10 +280,9 @@ class TrainPlan:
         model = self.model
         batch = x.shape[0]
         tracker = model._loss_tracker
-        if not (math.isfinite(loss) and
-                np.logical_and.reduce(np.isfinite(flat_grad), axis=None)):
+        # apply checks the gradients (np.isfinite) and changes nothing if one is not
+        if not (math.isfinite(loss) and self.flat.apply(flat_grad)):
             return model._stop_nonfinite(loss, batch, where, stacklevel + 1)
-        self.flat.apply(flat_grad)
         tracker.total += float(loss) * float(batch)
         tracker.count += float(batch)
         if self.has_metrics:
@@ -396,9 +399,7 @@ class TrainPlan:
             flat_grad = np.concatenate(g_list, axis=None)
             if flat_grad.dtype != flat.dtype:
                 flat_grad = flat_grad.astype(flat.dtype)
-            # np.all's reduction
-            finite = math.isfinite(loss) and bool(
-                np.logical_and.reduce(np.isfinite(flat_grad), axis=None))
+            finite = math.isfinite(loss)  # and the gradients, checked by flat.apply
         else:
             finite = math.isfinite(loss) and all(
                 g is None or np.isfinite(getattr(g, "values", g)).all() for g in g_list)
@@ -408,7 +409,8 @@ class TrainPlan:
             return model._stop_nonfinite(loss, batch, where, stacklevel + 1)
         if flat_grad is not None or any(g is not None for g in g_list):
             if flat_grad is not None:
-                flat.apply(flat_grad)
+                if not flat.apply(flat_grad):
+                    return model._stop_nonfinite(loss, batch, where, stacklevel + 1)
             else:
                 model.optimizer.apply_gradients(
                     [(g, v) for g, v in zip(g_list, self.variables) if g is not None])

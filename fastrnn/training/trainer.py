@@ -440,7 +440,11 @@ class Trainer(Loops, GeneratorMethods):
 
     def _stop_nonfinite(self, loss, batch, where, stacklevel):
         """A step whose loss or a gradient is not finite: warn (at `stacklevel` from the
-        caller of this method), stop training, count the loss; the weights stay. False."""
+        caller of this method), stop training, count the loss; the weights stay. False.
+        ``where``: a description, or fit's ``(epoch, step)`` (1-based), formatted only
+        here."""
+        if isinstance(where, tuple):
+            where = f"epoch {where[0]}, step {where[1]}"
         warnings.warn(f"Training of model `{self.name}` stopped at {where}: the loss is "
                       f"{loss} (or a gradient is not finite). The weights from before "
                       "that step are kept.", RuntimeWarning, stacklevel=stacklevel + 1)

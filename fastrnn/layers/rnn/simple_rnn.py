@@ -8,6 +8,17 @@ from .base import BaseRNN
 __all__ = ["SimpleRNN"]
 
 
+class _Lean:
+    """The context cache of a forward call that ran the compiled forward (``_fast``):
+    its backward runs the compiled backward on the same arrays."""
+
+    def __repr__(self):
+        return "<lean SimpleRNN call>"
+
+
+_LEAN = _Lean()
+
+
 class SimpleRNN(BaseRNN):
     """Fully-connected RNN where the output is fed back as the next input.
 
@@ -144,6 +155,13 @@ class SimpleRNN(BaseRNN):
         return forward, backward
 
     def _cell_forward(self, x, h0, mask, drop, rec_drop, keep):
+        if (h0 is None and mask is None and drop is None and rec_drop is None
+                and self._fast is not None and (keep or self.return_sequences)):
+            # the compiled forward (the same kernel call as simple_rnn_forward's for
+            # a C-contiguous native x; None otherwise), marked for _cell_backward
+            res = self._fast(x, functional.get_num_threads(), -1)
+            if res is not None:
+                return res[0], [res[1]], _LEAN
         seq, state = functional.simple_rnn_forward(
             x, self.kernel, self.recurrent_kernel, self.bias, None if h0 is None else h0[0],
             self.activation, self.go_backwards, mask,
@@ -153,6 +171,11 @@ class SimpleRNN(BaseRNN):
         return seq, [state]
 
     def _cell_backward(self, ctx, d_seq, d_states):
+        if ctx.cache is _LEAN:  # no initial state, mask or dropout; x native contiguous
+            dx, dk, dr, db = self._lean_backward()(d_seq, ctx.x, ctx.seq, None, True,
+                                                   d_states[0])
+            # the initial state's gradient is not wanted without an initial state
+            return dx, [None], (dk, dr) + ((db,) if self.use_bias else ())
         g = functional.simple_rnn_backward(
             d_seq, d_states[0], ctx.x, self.kernel, self.recurrent_kernel, ctx.seq,
             None if ctx.h0 is None else ctx.h0[0], self.activation, self.go_backwards,
@@ -161,6 +184,18 @@ class SimpleRNN(BaseRNN):
             workspace=self._workspace)
         weights = (g.kernel, g.recurrent_kernel) + ((g.bias,) if self.use_bias else ())
         return g.x, [g.initial_state], weights
+
+    def _lean_backward(self):
+        """``functional.compile_backward`` for the current weights (made again when a
+        weight array or a flag it holds was replaced)."""
+        key = (self.kernel, self.recurrent_kernel, self.activation, self.go_backwards,
+               self.zero_output_for_mask)
+        cached = self.__dict__.get("_lean_backward_cache")
+        if cached is None or any(a is not b for a, b in zip(cached[0], key)):
+            cached = self._lean_backward_cache = (key, functional.compile_backward(
+                self.kernel, self.recurrent_kernel, self.activation, self.go_backwards,
+                self.zero_output_for_mask))
+        return cached[1]
 
     # ------------------------------------------------------------------ config
     def get_config(self):
