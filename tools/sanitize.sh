@@ -45,7 +45,8 @@ set +e
 "${env_run[@]}" "$python" -m pytest -q -p no:cacheprovider -o addopts="" \
   "$root/tests/test_kernel.py" "$root/tests/test_reliability.py" \
   "$root/tests/test_fuzz_functional.py" "$root/tests/test_threads.py" \
-  "$root/tests/test_small_batch.py" "$@"
+  "$root/tests/test_small_batch.py" "$root/tests/test_lean_backward.py" \
+  "$root/tests/test_step_helpers.py" "$root/tests/test_optimizers_sparse_schedules.py" "$@"
 rc=$?
 set -e
 [ "$rc" -eq 5 ] && { echo "no tests collected: failing" >&2; exit 1; }
