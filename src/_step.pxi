@@ -159,6 +159,26 @@ def optimizer_step(int rule, list variables, gradient, tuple slots, tuple scalar
     return True
 
 
+def all_finite(a):
+    """Whether every element of ``a`` is finite (``np.isfinite(a).all()``), in one pass
+    without a boolean temporary (the GIL released) for C-contiguous float32/float64
+    arrays; NumPy for anything else."""
+    cdef cnp.ndarray arr
+    cdef Py_ssize_t n
+    cdef int ok
+    if (type(a) is not np.ndarray or not (<cnp.ndarray>a).flags.c_contiguous
+            or a.dtype.num not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)):
+        return bool(np.isfinite(a).all())
+    arr = <cnp.ndarray>a
+    n = arr.size
+    with nogil:
+        if cnp.PyArray_TYPE(arr) == cnp.NPY_FLOAT32:
+            ok = fr_all_finite_f32(<const float *>cnp.PyArray_DATA(arr), n)
+        else:
+            ok = fr_all_finite_f64(<const double *>cnp.PyArray_DATA(arr), n)
+    return bool(ok)
+
+
 def neg_abs(p, e):
     """``e[...] = -abs(p)``: C-contiguous arrays of one float dtype and size."""
     cdef int typenum = _float_typenum(p, "neg_abs")

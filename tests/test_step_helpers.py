@@ -248,3 +248,17 @@ def test_a_scaled_gradient_overflowing_steps_as_apply_does(make_opt):
     assert not np.isfinite(vars_[0]).any()
     for a, b in zip(ref_vars, vars_):
         assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", [0, 37, -1])
+def test_all_finite_is_numpys_isfinite_all(rng, dtype, bad, where):
+    """The training plan's gradient check (compiled for C-contiguous float32/64, NumPy
+    for anything else), with the bad value first, inside and last, and on views."""
+    a = rng.standard_normal((64, 5)).astype(dtype)
+    if bad is not None:
+        a.reshape(-1)[where] = bad
+    for arr in (a, a[:, :3], a.T, a.reshape(-1)[:0], a.reshape(-1)[where:]):
+        assert _kernel.all_finite(arr) is bool(np.isfinite(arr).all())
+    assert _kernel.all_finite(a.tolist()) is bool(np.isfinite(a).all())

@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from .. import _kernel
 from ..layers.base import Layer, structure_version
 from ..layers.input_layer import KerasTensor
 from ..layers.rnn.base import BaseRNN
@@ -402,7 +403,7 @@ class TrainPlan:
             finite = math.isfinite(loss)  # and the gradients, checked by flat.apply
         else:
             finite = math.isfinite(loss) and all(
-                g is None or np.isfinite(getattr(g, "values", g)).all() for g in g_list)
+                g is None or _kernel.all_finite(getattr(g, "values", g)) for g in g_list)
         batch = xs[0].shape[0]
         tracker = model._loss_tracker
         if not finite:
