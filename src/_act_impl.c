@@ -105,20 +105,21 @@ static void sigmoid_f32(float *x, ptrdiff_t n) {
     half_f32(x, n, 0.5f, 0.5f);
 }
 
-/* d = (a + b) * act'(y), or b * act'(y) when a is NULL (b may be d) */
-#define DEFINE_DACT_F32(NAME, EXPR)                                                 \
-FR_CLONES                                                                           \
-static void NAME(const float *y, const float *a, const float *b, float *d,         \
-                 ptrdiff_t n) {                                                     \
+/* d = (a + b) * act'(y), or b * act'(y) when a is NULL (b may be d). float32 with the
+ * clones (as the activations); float64 without (no FMA contraction), so its results
+ * match NumPy's formulas. */
+#define DEFINE_DACT(NAME, ATTR, T, EXPR)                                            \
+ATTR                                                                                \
+static void NAME(const T *y, const T *a, const T *b, T *d, ptrdiff_t n) {           \
     if (a == NULL)                                                                  \
         for (ptrdiff_t i = 0; i < n; i++) d[i] = b[i] * (EXPR);                     \
     else                                                                            \
         for (ptrdiff_t i = 0; i < n; i++) d[i] = (a[i] + b[i]) * (EXPR);            \
 }
-DEFINE_DACT_F32(dact_tanh_f32, 1.0f - y[i] * y[i])
+DEFINE_DACT(dact_tanh_f32, FR_CLONES, float, 1.0f - y[i] * y[i])
 /* d * (y > 0), a product as in NumPy: inf or NaN in d gives NaN where y <= 0 */
-DEFINE_DACT_F32(dact_relu_f32, y[i] > 0.0f ? 1.0f : 0.0f)
-DEFINE_DACT_F32(dact_sigmoid_f32, y[i] * (1.0f - y[i]))
+DEFINE_DACT(dact_relu_f32, FR_CLONES, float, y[i] > 0.0f ? 1.0f : 0.0f)
+DEFINE_DACT(dact_sigmoid_f32, FR_CLONES, float, y[i] * (1.0f - y[i]))
 
 void fr_act_f32(int act, float *x, ptrdiff_t n) {
     switch (act) {
@@ -152,18 +153,9 @@ void fr_dact_sum_f32(int act, const float *y, const float *a, const float *b, fl
     }
 }
 
-/* float64: no clones (no FMA contraction), so results match NumPy's formulas */
-#define DEFINE_DACT_F64(NAME, EXPR)                                                 \
-static void NAME(const double *y, const double *a, const double *b, double *d,     \
-                 ptrdiff_t n) {                                                     \
-    if (a == NULL)                                                                  \
-        for (ptrdiff_t i = 0; i < n; i++) d[i] = b[i] * (EXPR);                     \
-    else                                                                            \
-        for (ptrdiff_t i = 0; i < n; i++) d[i] = (a[i] + b[i]) * (EXPR);            \
-}
-DEFINE_DACT_F64(dact_tanh_f64, 1.0 - y[i] * y[i])
-DEFINE_DACT_F64(dact_relu_f64, y[i] > 0.0 ? 1.0 : 0.0)
-DEFINE_DACT_F64(dact_sigmoid_f64, y[i] * (1.0 - y[i]))
+DEFINE_DACT(dact_tanh_f64, , double, 1.0 - y[i] * y[i])
+DEFINE_DACT(dact_relu_f64, , double, y[i] > 0.0 ? 1.0 : 0.0)
+DEFINE_DACT(dact_sigmoid_f64, , double, y[i] * (1.0 - y[i]))
 
 void fr_dact_sum_f64(int act, const double *y, const double *a, const double *b, double *d,
                      ptrdiff_t n) {
