@@ -9,6 +9,13 @@
  * threads do not steal time from each other or from other processes, and nothing is
  * configured through the environment (unlike OMP_WAIT_POLICY). The helpers are created
  * on first use, kept for later calls, and forgotten in a forked child.
+ *
+ * A busy CPU: a helper that wakes up on the caller's own CPU (Linux puts it there when
+ * every other CPU is busy) can only take turns with the caller, so it stands down and
+ * the caller runs the job alone. After such a job the next 1, then 2, 4 .. 16 jobs run
+ * without waking the helpers at all (the wake-up and stand-down cost a few us per job);
+ * the first job a helper joins from another CPU ends the back-off. A helper that is
+ * merely late is not a sign of a busy CPU and starts no back-off.
  */
 #ifndef FASTRNN_POOL_H
 #define FASTRNN_POOL_H
@@ -19,4 +26,10 @@ typedef void (*fr_task_fn)(void *ctx, int worker);
 int fr_pool_run(int nt, fr_task_fn fn, void *ctx);
 /* The next index of a shared counter (an atomic fetch-and-add). */
 long fr_claim(long *counter);
+/* Counters since the process started (tests): [0] jobs a helper joined, [1] helpers
+ * that woke on the caller's CPU and stood down, [2] jobs run without waking helpers
+ * (backing off). */
+void fr_pool_stats(long out[3]);
+/* on = 0: never back off (and end a back-off in course); on = 1: back off (default). */
+void fr_pool_backoff(int on);
 #endif

@@ -1,9 +1,23 @@
 /* See _pool.h. */
+#define _GNU_SOURCE  /* sched_getcpu */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include "_pool.h"
 
 #define FR_POOL_MAX 64
+/* After a job whose helpers all woke on the caller's CPU, the next jobs run on the
+ * caller alone, without waking anyone: 1, then 2, 4 .. up to this many jobs. */
+#define FR_POOL_BACKOFF_MAX 16
+
+/* The CPU the calling thread runs on, or -1 where unknown. */
+static int current_cpu(void) {
+#ifdef __linux__
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
 
 static struct {
     pthread_mutex_t lock;
@@ -17,15 +31,38 @@ static struct {
     int next_worker;            /* next worker id to hand out */
     int active;                 /* helpers inside fn */
     int closed;                 /* the caller finished: no helper may join */
+    int caller_cpu;             /* the caller's CPU when it posted the job (-1: unknown) */
+    int same_cpu;               /* helpers of this job that woke on the caller's CPU */
+    int skip;                   /* jobs still to run without waking the helpers */
+    int backoff;                /* the last back-off length (0: none) */
+    long stats[3];              /* jobs helped, helpers that stood down, jobs run alone */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          0, 0, NULL, NULL, 0, 1, 0, 1};
+          0, 0, NULL, NULL, 0, 1, 0, 1, -1, 0, 0, 0, {0, 0, 0}};
 
 /* Serialises jobs: two Python threads calling the kernel at once take turns on the
  * helpers (each job still runs on its caller). */
 static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
 static int atfork_done = 0;
+static int backoff_on = 1;
 
 long fr_claim(long *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
+
+void fr_pool_stats(long out[3]) {
+    pthread_mutex_lock(&pool.lock);
+    for (int i = 0; i < 3; i++)
+        out[i] = pool.stats[i];
+    pthread_mutex_unlock(&pool.lock);
+}
+
+void fr_pool_backoff(int on) {
+    pthread_mutex_lock(&pool.lock);
+    backoff_on = on;
+    if (!on) {
+        pool.skip = 0;
+        pool.backoff = 0;
+    }
+    pthread_mutex_unlock(&pool.lock);
+}
 
 static void *helper_main(void *arg) {
     unsigned long seen = (unsigned long)(size_t)arg;
@@ -36,6 +73,13 @@ static void *helper_main(void *arg) {
         seen = pool.gen;
         if (pool.closed || pool.next_worker >= pool.nt)
             continue;
+        if (pool.caller_cpu >= 0 && current_cpu() == pool.caller_cpu) {
+            /* woken on the caller's own CPU (the other is busy): running here would
+             * only take turns with the caller, so stand down */
+            pool.same_cpu++;
+            pool.stats[1]++;
+            continue;
+        }
         int worker = pool.next_worker++;
         fr_task_fn fn = pool.fn;
         void *ctx = pool.ctx;
@@ -88,6 +132,15 @@ int fr_pool_run(int nt, fr_task_fn fn, void *ctx) {
     }
     pthread_mutex_lock(&job_lock);
     pthread_mutex_lock(&pool.lock);
+    if (pool.skip > 0) {
+        /* backing off: the helpers keep sleeping */
+        pool.skip--;
+        pool.stats[2]++;
+        pthread_mutex_unlock(&pool.lock);
+        fn(ctx, 0);
+        pthread_mutex_unlock(&job_lock);
+        return 1;
+    }
     grow(nt - 1);
     pool.fn = fn;
     pool.ctx = ctx;
@@ -95,6 +148,8 @@ int fr_pool_run(int nt, fr_task_fn fn, void *ctx) {
     pool.next_worker = 1;
     pool.active = 0;
     pool.closed = 0;
+    pool.caller_cpu = current_cpu();
+    pool.same_cpu = 0;
     pool.gen++;
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
@@ -104,6 +159,18 @@ int fr_pool_run(int nt, fr_task_fn fn, void *ctx) {
     while (pool.active > 0)
         pthread_cond_wait(&pool.done, &pool.lock);
     ran = pool.next_worker;
+    if (ran > 1) {
+        pool.stats[0]++;
+        pool.backoff = 0;
+    } else if (pool.same_cpu > 0 && backoff_on) {
+        /* every helper that woke stood down: the other CPUs are busy. Helpers that
+         * did not wake in time are no such sign (they are often late on an idle
+         * machine too), so they never start a back-off. */
+        pool.backoff = pool.backoff == 0 ? 1
+                       : (pool.backoff < FR_POOL_BACKOFF_MAX ? 2 * pool.backoff
+                                                              : FR_POOL_BACKOFF_MAX);
+        pool.skip = pool.backoff;
+    }
     pthread_mutex_unlock(&pool.lock);
     pthread_mutex_unlock(&job_lock);
     return ran;
