@@ -651,6 +651,25 @@ cdef void steps_task(void *ctx, int worker) noexcept nogil:
     fr_ftz_restore(csr)
 
 
+# drive_small copies misaligned weights when the call runs at least this many rows
+# (batch x steps): the copy is 1 / (B * T) of the call's multiply-adds.
+cdef long long SMALL_ALIGN_ROWS = 8
+
+
+cdef const void *aligned_copy(const void *src, size_t nbytes, void **raw) except NULL:
+    """src itself when it is 64-byte aligned; else a 64-byte-aligned copy, its
+    allocation in *raw (to free)."""
+    cdef size_t p
+    if (<size_t>src) % 64 == 0:
+        return src
+    raw[0] = malloc(nbytes + 64)
+    if raw[0] == NULL:
+        raise MemoryError()
+    p = (<size_t>raw[0] + 63) // 64 * 64
+    memcpy(<void *>p, src, nbytes)
+    return <const void *>p
+
+
 cdef long drive_small(int B, int T, int D, int H, const floating *x,
                       const floating *kernel, const floating *recurrent_kernel,
                       const floating *bias, int act, bint reverse, floating *out, int ldo,
@@ -666,6 +685,8 @@ cdef long drive_small(int B, int T, int D, int H, const floating *x,
     cdef int nt = 2 if num_threads >= 2 and per_step >= SMALL_SPLIT_WORK else 1
     cdef long helped = 0
     cdef floating *hb
+    cdef void *kcopy = NULL
+    cdef void *rcopy = NULL
     memset(&a, 0, sizeof(a))
     a.single = floating is float
     a.B = B
@@ -687,6 +708,14 @@ cdef long drive_small(int B, int T, int D, int H, const floating *x,
         raise MemoryError()
     a.hb = hb
     try:
+        if <long long>B * T >= SMALL_ALIGN_ROWS:
+            # the products read rows of the weights in whole vectors: off a 64-byte
+            # line (NumPy aligns to 16) every other load splits a line, and a step
+            # takes ~25% longer (online (1, 100, 64, 256): 390 us against 315 us).
+            # The same values, so the same bits.
+            a.kernel = aligned_copy(kernel, <size_t>D * H * sizeof(floating), &kcopy)
+            a.rk = aligned_copy(recurrent_kernel, <size_t>H * H * sizeof(floating),
+                                &rcopy)
         sc = chunk_of(T, per_step + H)
         while s0 < T:
             s1 = s0 + sc if sc < T - s0 else T
@@ -696,6 +725,8 @@ cdef long drive_small(int B, int T, int D, int H, const floating *x,
             s0 = s1
     finally:
         free(hb)
+        free(kcopy)
+        free(rcopy)
     return helped
 
 

@@ -175,3 +175,38 @@ def test_stateful_consecutive_calls(rng, split_always):
     W, U, b = layer.get_weights()
     ref, _ = R.simple_rnn_forward(x, W, U, b)
     np.testing.assert_allclose(np.concatenate(parts, axis=1), ref, **tol(np.float32))
+
+
+def _at_offset(a, offset_bytes):
+    """A copy of a whose data starts offset_bytes past a 64-byte boundary."""
+    item = a.itemsize
+    buf = np.empty(a.size + 128 // item, a.dtype)
+    start = (-buf.ctypes.data % 64 + offset_bytes) // item
+    out = buf[start:start + a.size].reshape(a.shape)
+    out[...] = a
+    assert out.ctypes.data % 64 == offset_bytes
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("B,T", [(1, 3), (1, 20), (3, 9)])
+def test_misaligned_weights_give_the_same_bits(rng, split_always, dtype, B, T):
+    """Weights off a 64-byte line are copied to an aligned buffer for calls of 8 rows x
+    steps or more (the same values: the same bits as aligned weights), and read in
+    place below that."""
+    D, H = 5, 48
+    x = rng.normal(size=(B, T, D)).astype(dtype)
+    W, U, b = weights(rng, D, H, dtype)
+    ref, _ = R.simple_rnn_forward(x, W, U, b)
+    results = []
+    for off in (0, 16, 32, 8):
+        for nt in (1, 2):
+            out = np.empty((B, T, H), dtype)
+            state = np.zeros((B, H), dtype)
+            _kernel.small_steps(x, _at_offset(W, off), _at_offset(U, off), b, 0, out,
+                                state, nt)
+            results.append((out, state))
+    np.testing.assert_allclose(results[0][0], ref, **tol(dtype))
+    for out, state in results[1:]:
+        np.testing.assert_array_equal(out, results[0][0])
+        np.testing.assert_array_equal(state, results[0][1])
