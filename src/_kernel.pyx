@@ -362,7 +362,9 @@ cdef long long PARALLEL_MIN_WORK = 2000000
 
 cdef extern from "_pool.h" nogil:
     ctypedef void (*fr_task_fn)(void *ctx, int worker) noexcept nogil
+    enum: FR_POOL_SHORT_WORK
     int fr_pool_run(int nt, fr_task_fn fn, void *ctx)
+    int fr_pool_run_short(int nt, fr_task_fn fn, void *ctx, int short_job)
     long fr_claim(long *counter)
     void fr_pool_stats(long out[3])
     void fr_pool_backoff(int on)
@@ -477,9 +479,10 @@ cdef void claim_task(void *ctx, int worker) noexcept nogil:
         j.owner[i] = worker if acc >= 0 else -2
 
 
-def pool_owners(int nt, long tasks):
-    """Run `tasks` tiny tasks on up to nt pool threads (tests only). Returns (owner,
-    ran): the worker (0 .. nt-1) that ran each task, and how many workers ran."""
+def pool_owners(int nt, long tasks, bint short_job=False):
+    """Run `tasks` tiny tasks on up to nt pool threads (tests only), as a short job
+    (fr_pool_run_short) with short_job. Returns (owner, ran): the worker (0 .. nt-1)
+    that ran each task, and how many workers ran."""
     owner = np.full(tasks, -1, np.intc)
     cdef int[::1] o = owner
     cdef ClaimJob j
@@ -488,14 +491,15 @@ def pool_owners(int nt, long tasks):
     j.tasks = tasks
     j.owner = &o[0] if tasks > 0 else NULL
     with nogil:
-        ran = fr_pool_run(nt, claim_task, &j)
+        ran = fr_pool_run_short(nt, claim_task, &j, short_job)
     return owner, ran
 
 
 def pool_stats():
     """The thread pool's counters since the process started (tests, diagnostics): a dict
-    of jobs a helper joined (`helped`), helpers that woke on the caller's CPU and stood
-    down (`stood_down`), and jobs run without waking the helpers (`backed_off`)."""
+    of jobs a helper joined (`helped`), helpers that woke on the caller's CPU during a
+    short job and stood down (`stood_down`), and short jobs run without waking the
+    helpers (`backed_off`)."""
     cdef long s[3]
     fr_pool_stats(s)
     return dict(helped=s[0], stood_down=s[1], backed_off=s[2])
@@ -505,6 +509,12 @@ def pool_backoff(bint on):
     """Let the pool skip waking its helpers after they stood down (True, the default),
     or never (False: every job wakes them; tests)."""
     fr_pool_backoff(on)
+
+
+cdef inline int is_short(long long work) noexcept nogil:
+    """Whether a job of `work` multiply-adds is short for the pool (under ~1 ms): a
+    helper that wakes on the caller's CPU stands down (src/_pool.h)."""
+    return work < FR_POOL_SHORT_WORK
 
 
 cdef inline int _threads(int requested, int B, long long work) noexcept nogil:
@@ -798,7 +808,7 @@ cdef int drive_forward(int B, int T, int D, int H, const floating *x,
         j.tr = task_rows(r1 - r0, nt)
         j.next = 0
         with nogil:
-            fr_pool_run(nt, project_task, &j)
+            fr_pool_run_short(nt, project_task, &j, is_short((r1 - r0) * D * H))
         PyErr_CheckSignals()
         r0 = r1
     # the steps, s0:s1 at a time, blocks of batch rows as tasks
@@ -809,7 +819,7 @@ cdef int drive_forward(int B, int T, int D, int H, const floating *x,
         j.s1 = <int>s1
         j.next = 0
         with nogil:
-            fr_pool_run(nt, steps_task, &j)
+            fr_pool_run_short(nt, steps_task, &j, is_short(<long long>B * (s1 - s0) * H * H))
         PyErr_CheckSignals()
         s0 = s1
     return 0
@@ -1046,7 +1056,8 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
         j.s_hi = <int>s_hi
         j.next = 0
         with nogil:
-            fr_pool_run(nt, bsteps_task, &j)
+            fr_pool_run_short(nt, bsteps_task, &j,
+                              is_short(<long long>B * (s_hi - s_lo) * H * H))
         PyErr_CheckSignals()
         s_hi = s_lo
     # h_prev, batch rows c0:c1 at a time (memory-bound copies)
@@ -1076,7 +1087,8 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
             j.tr = slot_rows(r1 - r0, j.slots)
             j.next = 0
             with nogil:
-                fr_pool_run(nt, merge_task, &j)
+                fr_pool_run_short(nt, merge_task, &j,
+                                  is_short((r1 - r0) * H * (H + 2 * D)))
         PyErr_CheckSignals()
         r0 = r1
     if kp != NULL and nt > 1:

@@ -11,24 +11,31 @@
  * on first use, kept for later calls, and forgotten in a forked child.
  *
  * A busy CPU: a helper that wakes up on the caller's own CPU (Linux puts it there when
- * every other CPU is busy) can only take turns with the caller, so it stands down and
- * the caller runs the job alone. After such a job the next 1, then 2, 4 .. 16 jobs run
- * without waking the helpers at all (the wake-up and stand-down cost a few us per job);
- * the first job a helper joins from another CPU ends the back-off. A helper that is
- * merely late is not a sign of a busy CPU and starts no back-off.
+ * every other CPU is busy) can only take turns with the caller. On a short job
+ * (fr_pool_run_short: under ~1 ms, FR_POOL_SHORT_WORK multiply-adds) it stands down
+ * and the caller runs the job alone, and the next 1, then 2, 4 .. 16 short jobs run
+ * without waking the helpers at all (the wake-up and stand-down cost ~5-10 us a job);
+ * the first job a helper joins ends the back-off. A helper that is merely late is not
+ * a sign of a busy CPU and starts no back-off. On a long job the helper joins
+ * wherever it woke: the scheduler has time to move it to a CPU of its own.
  */
 #ifndef FASTRNN_POOL_H
 #define FASTRNN_POOL_H
 
 typedef void (*fr_task_fn)(void *ctx, int worker);
 
+/* Jobs of fewer multiply-adds than this are short (fr_pool_run_short). */
+#define FR_POOL_SHORT_WORK (1 << 24)
+
 /* Returns the number of workers that ran fn (>= 1). */
 int fr_pool_run(int nt, fr_task_fn fn, void *ctx);
+/* fr_pool_run for a job known to be short (short_job != 0): see above. */
+int fr_pool_run_short(int nt, fr_task_fn fn, void *ctx, int short_job);
 /* The next index of a shared counter (an atomic fetch-and-add). */
 long fr_claim(long *counter);
 /* Counters since the process started (tests): [0] jobs a helper joined, [1] helpers
- * that woke on the caller's CPU and stood down, [2] jobs run without waking helpers
- * (backing off). */
+ * that woke on the caller's CPU and stood down, [2] short jobs run without waking
+ * helpers (backing off). */
 void fr_pool_stats(long out[3]);
 /* on = 0: never back off (and end a back-off in course); on = 1: back off (default). */
 void fr_pool_backoff(int on);

@@ -6,8 +6,8 @@
 #include "_pool.h"
 
 #define FR_POOL_MAX 64
-/* After a job whose helpers all woke on the caller's CPU, the next jobs run on the
- * caller alone, without waking anyone: 1, then 2, 4 .. up to this many jobs. */
+/* After a short job whose helpers all woke on the caller's CPU, the next short jobs
+ * run on the caller alone, without waking anyone: 1, then 2, 4 .. up to this many. */
 #define FR_POOL_BACKOFF_MAX 16
 
 /* The CPU the calling thread runs on, or -1 where unknown. */
@@ -32,12 +32,13 @@ static struct {
     int active;                 /* helpers inside fn */
     int closed;                 /* the caller finished: no helper may join */
     int caller_cpu;             /* the caller's CPU when it posted the job (-1: unknown) */
+    int short_job;              /* the current job is short: stand down on its CPU */
     int same_cpu;               /* helpers of this job that woke on the caller's CPU */
     int skip;                   /* jobs still to run without waking the helpers */
     int backoff;                /* the last back-off length (0: none) */
     long stats[3];              /* jobs helped, helpers that stood down, jobs run alone */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          0, 0, NULL, NULL, 0, 1, 0, 1, -1, 0, 0, 0, {0, 0, 0}};
+          0, 0, NULL, NULL, 0, 1, 0, 1, -1, 0, 0, 0, 0, {0, 0, 0}};
 
 /* Serialises jobs: two Python threads calling the kernel at once take turns on the
  * helpers (each job still runs on its caller). */
@@ -73,9 +74,9 @@ static void *helper_main(void *arg) {
         seen = pool.gen;
         if (pool.closed || pool.next_worker >= pool.nt)
             continue;
-        if (pool.caller_cpu >= 0 && current_cpu() == pool.caller_cpu) {
-            /* woken on the caller's own CPU (the other is busy): running here would
-             * only take turns with the caller, so stand down */
+        if (pool.short_job && pool.caller_cpu >= 0 && current_cpu() == pool.caller_cpu) {
+            /* woken on the caller's own CPU (the others are busy): on a short job
+             * running here would only take turns with the caller, so stand down */
             pool.same_cpu++;
             pool.stats[1]++;
             continue;
@@ -123,6 +124,10 @@ static void grow(int helpers) {
 }
 
 int fr_pool_run(int nt, fr_task_fn fn, void *ctx) {
+    return fr_pool_run_short(nt, fn, ctx, 0);
+}
+
+int fr_pool_run_short(int nt, fr_task_fn fn, void *ctx, int short_job) {
     int ran;
     if (nt > FR_POOL_MAX)
         nt = FR_POOL_MAX;
@@ -132,7 +137,7 @@ int fr_pool_run(int nt, fr_task_fn fn, void *ctx) {
     }
     pthread_mutex_lock(&job_lock);
     pthread_mutex_lock(&pool.lock);
-    if (pool.skip > 0) {
+    if (pool.skip > 0 && short_job) {
         /* backing off: the helpers keep sleeping */
         pool.skip--;
         pool.stats[2]++;
@@ -149,6 +154,7 @@ int fr_pool_run(int nt, fr_task_fn fn, void *ctx) {
     pool.active = 0;
     pool.closed = 0;
     pool.caller_cpu = current_cpu();
+    pool.short_job = short_job;
     pool.same_cpu = 0;
     pool.gen++;
     pthread_cond_broadcast(&pool.wake);

@@ -236,7 +236,9 @@ long fr_small_steps(const fr_small_args *a, int s0, int s1, int nt) {
     cx.pub.v = s0;
     if (s1 <= s0)
         return 0;
-    fr_pool_run(nt >= 2 && a->split < a->H ? 2 : 1, small_task, &cx);
+    fr_pool_run_short(nt >= 2 && a->split < a->H ? 2 : 1, small_task, &cx,
+                      (long long)(s1 - s0) * a->B * a->H * (a->D + a->H)
+                          < FR_POOL_SHORT_WORK);
     /* the last output is the state for the next chunk (and the final state) */
     for (int b = 0; b < a->B; b++)
         memcpy((char *)a->state + (size_t)b * a->H * item(a), out_at(a, s1 - 1, b, 0),

@@ -1,8 +1,9 @@
 """The thread pool on a busy CPU (src/_pool_impl.c): a helper that wakes up on the
-caller's own CPU stands down, the caller runs the whole job, and the next jobs back off
-(they do not wake the helpers). Pinning a process to one CPU makes every helper wake
-there, so these paths run deterministically in a child process; their results must be
-the bits of an ordinary 2-thread call (the work is cut the same way, whoever runs it)."""
+caller's own CPU during a short job stands down, the caller runs the whole job, and the
+next short jobs back off (they do not wake the helpers); on a long job it joins.
+Pinning a process to one CPU makes every helper wake there, so these paths run
+deterministically in a child process; their results must be the bits of an ordinary
+2-thread call (the work is cut the same way, whoever runs it)."""
 import os
 import subprocess
 import sys
@@ -31,12 +32,21 @@ CHILD = textwrap.dedent("""
     from fastrnn import functional as F
     out = {}
 
-    def job():
-        # ~15 ms of tasks: the woken helper gets the CPU (and stands down) before the end
-        owner, ran = _kernel.pool_owners(2, 5000)
+    def job(short=True):
+        # ~15 ms of tasks: the woken helper gets the CPU before the end
+        owner, ran = _kernel.pool_owners(2, 5000, short)
         return bool((owner == 0).all()), ran
 
-    # without back-off every job wakes the helper; it stands down, the caller runs all
+    # a long job: the helper joins wherever it woke (no stand-down, no back-off)
+    s0 = _kernel.pool_stats()
+    for _ in range(3):
+        job(False)
+    s1 = _kernel.pool_stats()
+    out["long_stood_down"] = s1["stood_down"] - s0["stood_down"]
+    out["long_backed_off"] = s1["backed_off"] - s0["backed_off"]
+
+    # short jobs without back-off: every one wakes the helper, which stands down, and
+    # the caller runs every task
     _kernel.pool_backoff(False)
     s0 = _kernel.pool_stats()
     jobs = [job() for _ in range(3)]
@@ -82,7 +92,8 @@ CHILD = textwrap.dedent("""
 
 
 def test_helpers_on_the_callers_cpu_stand_down_and_results_keep_their_bits(rng, tmp_path):
-    B, T, D, H = 40, 30, 12, 64  # blocks of batch rows; the small path for 2 rows
+    # blocks of batch rows, the small path for 2 rows; short jobs (< 2**24 multiply-adds)
+    B, T, D, H = 40, 30, 12, 64
     x = rng.normal(size=(B, T, D)).astype(np.float32)
     W = (rng.normal(size=(D, H)) / np.sqrt(D)).astype(np.float32)
     U = (rng.normal(size=(H, H)) / np.sqrt(H)).astype(np.float32)
@@ -96,6 +107,7 @@ def test_helpers_on_the_callers_cpu_stand_down_and_results_keep_their_bits(rng, 
     assert proc.returncode == 0, proc.stderr
     import json
     got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["long_stood_down"] == 0 and got["long_backed_off"] == 0
     assert got["alone"]                      # the caller ran every task, alone
     assert got["helped"] == 0
     assert got["stood_down"] >= 1            # the helper woke, on the caller's CPU
@@ -130,5 +142,6 @@ def test_pool_stats_and_backoff_switch():
     assert all(isinstance(v, int) and v >= 0 for v in s.values())
     _kernel.pool_backoff(False)
     _kernel.pool_backoff(True)
-    owner, ran = _kernel.pool_owners(2, 20)
-    assert (owner >= 0).all() and 1 <= ran <= 2
+    for short in (False, True):
+        owner, ran = _kernel.pool_owners(2, 20, short)
+        assert (owner >= 0).all() and 1 <= ran <= 2
