@@ -558,15 +558,18 @@ cdef inline Py_ssize_t chunk_of(Py_ssize_t n, long long work_per_item) noexcept 
 # most one task; the caller runs the rest, so threads never make a call much slower than
 # one thread would. Tasks are cut at multiples of the microkernel's 6-row tile.
 
-cdef inline int block_rows(int B, int nt) noexcept nogil:
-    """Batch rows per task: about 4 tasks per thread, whole 6-row tiles from 4 rows up
-    (a 4- or 5-row block runs the microkernel's short tiles: 32 rows in blocks of 4 ran
-    ~3% slower than in one block, so a caller left alone lost to one thread)."""
+cdef inline int block_rows(int B, int nt, bint short_steps) noexcept nogil:
+    """Batch rows per task: about 4 tasks per thread, whole 6-row tiles past 6 rows --
+    and from 4 rows up when the steps are short jobs (is_short): those are the jobs a
+    busy CPU leaves to the caller alone (src/_pool.h), and a 4- or 5-row block runs the
+    microkernel's short tiles (32 rows in blocks of 4: ~3% slower than in one block).
+    Long jobs keep more, smaller blocks: 2 threads share 32 rows evenly in 8 blocks of
+    4, unevenly in 6 of 6 (large, deep-bidir: ~4% slower)."""
     cdef int bs
     if nt <= 1:
         return B if B > 0 else 1
     bs = (B + 4 * nt - 1) // (4 * nt)
-    if bs > 3:
+    if bs > (3 if short_steps else 6):
         bs = (bs + 5) // 6 * 6
     return bs if bs > 0 else 1
 
@@ -786,7 +789,7 @@ cdef int drive_forward(int B, int T, int D, int H, const floating *x,
     j.act = act
     j.zero_output = zero_output
     j.reverse = reverse
-    j.bs = block_rows(B, nt)
+    j.bs = block_rows(B, nt, is_short(<long long>B * T * H * H))
     j.x = x
     j.kernel = kernel
     j.rk = recurrent_kernel
@@ -1021,7 +1024,7 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
     j.act = act
     j.zero_output = zero_output
     j.reverse = reverse
-    j.bs = block_rows(B, nt)
+    j.bs = block_rows(B, nt, is_short(<long long>B * T * H * H))
     j.panel = pack_size(1, H, floating is float)
     j.x = x
     j.rk = recurrent_kernel
