@@ -382,6 +382,7 @@ cdef extern from "_small.h" nogil:
         void *state
         void *hb
     int fr_small_split(int H)
+    int fr_small_stall_step
     long fr_small_steps(const fr_small_args *a, int s0, int s1, int nt)
 
 
@@ -746,16 +747,24 @@ cdef long drive_small(int B, int T, int D, int H, const floating *x,
 def small_steps(const floating[:, :, ::1] x, const floating[:, ::1] kernel,
                 const floating[:, ::1] recurrent_kernel, const floating[::1] bias,
                 int act, floating[:, :, ::1] out, floating[:, ::1] state,
-                int num_threads=1, bint reverse=False):
+                int num_threads=1, bint reverse=False, int stall_step=-1):
     """drive_small on its own, for tests: out (B, T, H) written, state (B, H) in/out.
     Returns the number of steps whose second half of units a helper thread computed
-    (0 with one thread). B <= FR_SMALL_MAX_B; shapes are trusted."""
+    (0 with one thread; a half taken over counts too). stall_step >= 0: the helper
+    sleeps 3 ms after claiming that step's half, so the caller takes it over (and
+    goes on alone).
+    B <= FR_SMALL_MAX_B; shapes are trusted."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
     if B < 1 or B > FR_SMALL_MAX_B or T < 1:
         raise ValueError(f"small_steps takes 1..{FR_SMALL_MAX_B} rows and >= 1 step")
-    return drive_small(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
-                       &bias[0] if bias is not None else NULL, act, reverse,
-                       &out[0, 0, 0], H, &state[0, 0], num_threads)
+    global fr_small_stall_step
+    fr_small_stall_step = stall_step
+    try:
+        return drive_small(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
+                           &bias[0] if bias is not None else NULL, act, reverse,
+                           &out[0, 0, 0], H, &state[0, 0], num_threads)
+    finally:
+        fr_small_stall_step = -1
 
 
 cdef int drive_forward(int B, int T, int D, int H, const floating *x,

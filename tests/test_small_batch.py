@@ -210,3 +210,23 @@ def test_misaligned_weights_give_the_same_bits(rng, split_always, dtype, B, T):
     for out, state in results[1:]:
         np.testing.assert_array_equal(out, results[0][0])
         np.testing.assert_array_equal(state, results[0][1])
+
+
+@pytest.mark.parametrize("stall", [0, 1, 7, 19])
+def test_half_taken_over_from_a_stalled_helper(rng, split_always, stall):
+    """The helper sleeps 3 ms after claiming step `stall`'s half (as if descheduled): the
+    caller takes that half over and goes on alone; every output keeps the bits of one
+    thread."""
+    B, T, D, H = 2, 20, 5, 64
+    x = rng.normal(size=(B, T, D)).astype(np.float32)
+    W, U, b = weights(rng, D, H, np.float32)
+    one = np.empty((B, T, H), np.float32)
+    s1 = np.zeros((B, H), np.float32)
+    _kernel.small_steps(x, W, U, b, 0, one, s1, 1)
+    for _ in range(10):  # the helper claims that half in some of them (it may be late)
+        out = np.full((B, T, H), np.nan, np.float32)
+        state = np.zeros((B, H), np.float32)
+        helped = _kernel.small_steps(x, W, U, b, 0, out, state, 2, False, stall)
+        assert 0 <= helped <= T
+        np.testing.assert_array_equal(out, one)
+        np.testing.assert_array_equal(state, s1)
