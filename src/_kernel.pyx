@@ -366,7 +366,7 @@ cdef extern from "_pool.h" nogil:
     int fr_pool_run(int nt, fr_task_fn fn, void *ctx)
     int fr_pool_run_short(int nt, fr_task_fn fn, void *ctx, int short_job)
     long fr_claim(long *counter)
-    void fr_pool_stats(long out[3])
+    void fr_pool_stats(long out[4])
     void fr_pool_backoff(int on)
 
 
@@ -499,11 +499,12 @@ def pool_owners(int nt, long tasks, bint short_job=False):
 def pool_stats():
     """The thread pool's counters since the process started (tests, diagnostics): a dict
     of jobs a helper joined (`helped`), helpers that woke on the caller's CPU during a
-    short job and stood down (`stood_down`), and short jobs run without waking the
-    helpers (`backed_off`)."""
-    cdef long s[3]
+    short job and stood down (`stood_down`), short jobs run without waking the helpers
+    (`backed_off`), and short jobs whose caller waited over 200 us for a helper
+    (`late_helper`)."""
+    cdef long s[4]
     fr_pool_stats(s)
-    return dict(helped=s[0], stood_down=s[1], backed_off=s[2])
+    return dict(helped=s[0], stood_down=s[1], backed_off=s[2], late_helper=s[3])
 
 
 def pool_backoff(bint on):

@@ -15,7 +15,9 @@
  * (fr_pool_run_short: under ~1 ms, FR_POOL_SHORT_WORK multiply-adds) it stands down
  * and the caller runs the job alone, and the next 1, then 2, 4 .. 16 short jobs run
  * without waking the helpers at all (the wake-up and stand-down cost ~5-10 us a job);
- * the first job a helper joins ends the back-off. A helper that is merely late is not
+ * so do they after a short job whose caller waited more than 200 us for a helper to
+ * finish (descheduled with a task in hand). The first job a helper joins without
+ * such a wait ends the back-off. A helper that is merely late is not
  * a sign of a busy CPU and starts no back-off. On a long job the helper joins
  * wherever it woke: the scheduler has time to move it to a CPU of its own.
  */
@@ -35,8 +37,8 @@ int fr_pool_run_short(int nt, fr_task_fn fn, void *ctx, int short_job);
 long fr_claim(long *counter);
 /* Counters since the process started (tests): [0] jobs a helper joined, [1] helpers
  * that woke on the caller's CPU and stood down, [2] short jobs run without waking
- * helpers (backing off). */
-void fr_pool_stats(long out[3]);
+ * helpers (backing off), [3] short jobs whose caller waited > 200 us for a helper. */
+void fr_pool_stats(long out[4]);
 /* on = 0: never back off (and end a back-off in course); on = 1: back off (default). */
 void fr_pool_backoff(int on);
 #endif

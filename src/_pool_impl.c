@@ -3,12 +3,22 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 #include "_pool.h"
 
 #define FR_POOL_MAX 64
-/* After a short job whose helpers all woke on the caller's CPU, the next short jobs
- * run on the caller alone, without waking anyone: 1, then 2, 4 .. up to this many. */
+/* After a short job whose helpers all woke on the caller's CPU, or one whose caller
+ * waited longer than FR_POOL_LATE_NS for a helper to finish (it was descheduled with
+ * work in hand), the next short jobs run on the caller alone, without waking anyone:
+ * 1, then 2, 4 .. up to this many. */
 #define FR_POOL_BACKOFF_MAX 16
+#define FR_POOL_LATE_NS 200000L
+
+static long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
 
 /* The CPU the calling thread runs on, or -1 where unknown. */
 static int current_cpu(void) {
@@ -36,9 +46,10 @@ static struct {
     int same_cpu;               /* helpers of this job that woke on the caller's CPU */
     int skip;                   /* jobs still to run without waking the helpers */
     int backoff;                /* the last back-off length (0: none) */
-    long stats[3];              /* jobs helped, helpers that stood down, jobs run alone */
+    long stats[4];              /* jobs helped, helpers that stood down, jobs run alone,
+                                   short jobs whose caller waited for a late helper */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          0, 0, NULL, NULL, 0, 1, 0, 1, -1, 0, 0, 0, 0, {0, 0, 0}};
+          0, 0, NULL, NULL, 0, 1, 0, 1, -1, 0, 0, 0, 0, {0, 0, 0, 0}};
 
 /* Serialises jobs: two Python threads calling the kernel at once take turns on the
  * helpers (each job still runs on its caller). */
@@ -48,9 +59,9 @@ static int backoff_on = 1;
 
 long fr_claim(long *counter) { return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED); }
 
-void fr_pool_stats(long out[3]) {
+void fr_pool_stats(long out[4]) {
     pthread_mutex_lock(&pool.lock);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         out[i] = pool.stats[i];
     pthread_mutex_unlock(&pool.lock);
 }
@@ -162,16 +173,24 @@ int fr_pool_run_short(int nt, fr_task_fn fn, void *ctx, int short_job) {
     fn(ctx, 0);
     pthread_mutex_lock(&pool.lock);
     pool.closed = 1;
-    while (pool.active > 0)
-        pthread_cond_wait(&pool.done, &pool.lock);
+    long waited = 0;
+    if (pool.active > 0) {
+        long t0 = now_ns();
+        while (pool.active > 0)
+            pthread_cond_wait(&pool.done, &pool.lock);
+        waited = now_ns() - t0;
+    }
     ran = pool.next_worker;
-    if (ran > 1) {
+    if (ran > 1)
         pool.stats[0]++;
+    if (short_job && waited > FR_POOL_LATE_NS)
+        pool.stats[3]++;
+    if (ran > 1 && !(short_job && waited > FR_POOL_LATE_NS)) {
         pool.backoff = 0;
-    } else if (pool.same_cpu > 0 && backoff_on) {
-        /* every helper that woke stood down: the other CPUs are busy. Helpers that
-         * did not wake in time are no such sign (they are often late on an idle
-         * machine too), so they never start a back-off. */
+    } else if ((pool.same_cpu > 0 || ran > 1) && backoff_on) {
+        /* every helper that woke stood down, or one kept the caller waiting: the
+         * other CPUs are busy. Helpers that did not wake in time are no such sign
+         * (they are often late on an idle machine too): they start no back-off. */
         pool.backoff = pool.backoff == 0 ? 1
                        : (pool.backoff < FR_POOL_BACKOFF_MAX ? 2 * pool.backoff
                                                               : FR_POOL_BACKOFF_MAX);

@@ -138,10 +138,45 @@ def test_helpers_on_the_callers_cpu_stand_down_and_results_keep_their_bits(rng, 
 
 def test_pool_stats_and_backoff_switch():
     s = _kernel.pool_stats()
-    assert set(s) == {"helped", "stood_down", "backed_off"}
+    assert set(s) == {"helped", "stood_down", "backed_off", "late_helper"}
     assert all(isinstance(v, int) and v >= 0 for v in s.values())
     _kernel.pool_backoff(False)
     _kernel.pool_backoff(True)
     for short in (False, True):
         owner, ran = _kernel.pool_owners(2, 20, short)
         assert (owner >= 0).all() and 1 <= ran <= 2
+
+
+def test_a_late_helper_on_a_short_job_starts_a_back_off(rng):
+    """A helper that keeps the caller waiting over 200 us at the end of a short job
+    (here it sleeps 3 ms after claiming a half: small_steps' stall_step) is a sign of a
+    busy CPU: the next short job runs without waking it. Its results keep their bits."""
+    B, T, D, H = 1, 200, 5, 256  # ~1 us a step, 13.4M multiply-adds: a short job
+    x = rng.normal(size=(B, T, D)).astype(np.float32)
+    W = (rng.normal(size=(D, H)) / np.sqrt(D)).astype(np.float32)
+    U = (rng.normal(size=(H, H)) / np.sqrt(H)).astype(np.float32)
+    b = np.zeros(H, np.float32)
+    one = np.empty((B, T, H), np.float32)
+    _kernel.small_steps(x, W, U, b, 0, one, np.zeros((B, H), np.float32), 1)
+    old = _kernel.small_split_work(0)
+    try:
+        seen = False
+        for _ in range(100):  # until the helper claims the stalled half (it may be late)
+            out = np.empty((B, T, H), np.float32)
+            s0 = _kernel.pool_stats()
+            _kernel.small_steps(x, W, U, b, 0, out, np.zeros((B, H), np.float32), 2,
+                                False, 100)
+            np.testing.assert_array_equal(out, one)
+            s1 = _kernel.pool_stats()
+            if s1["late_helper"] > s0["late_helper"]:
+                _kernel.small_steps(x, W, U, b, 0, out, np.zeros((B, H), np.float32), 2)
+                np.testing.assert_array_equal(out, one)
+                assert _kernel.pool_stats()["backed_off"] == s1["backed_off"] + 1
+                seen = True
+                break
+        if not seen:
+            pytest.skip("the helper never claimed the stalled half")
+    finally:
+        _kernel.small_split_work(old)
+        _kernel.pool_backoff(False)  # end any back-off in course
+        _kernel.pool_backoff(True)
