@@ -451,8 +451,12 @@ cdef long long PARALLEL_MIN_WORK = 2000000
 
 cdef extern from "_pool.h" nogil:
     ctypedef void (*fr_task_fn)(void *ctx, int worker) noexcept nogil
+    enum: FR_POOL_SHORT_WORK
     int fr_pool_run(int nt, fr_task_fn fn, void *ctx)
+    int fr_pool_run_short(int nt, fr_task_fn fn, void *ctx, int short_job)
     long fr_claim(long *counter)
+    void fr_pool_stats(long out[4])
+    void fr_pool_backoff(int on)
 
 
 cdef extern from "_small.h" nogil:
@@ -467,6 +471,7 @@ cdef extern from "_small.h" nogil:
         void *state
         void *hb
     int fr_small_split(int H)
+    int fr_small_stall_step
     long fr_small_steps(const fr_small_args *a, int s0, int s1, int nt)
 
 
@@ -604,9 +609,10 @@ cdef void claim_task(void *ctx, int worker) noexcept nogil:
         j.owner[i] = worker if acc >= 0 else -2
 
 
-def pool_owners(int nt, long tasks):
-    """Run `tasks` tiny tasks on up to nt pool threads (tests only). Returns (owner,
-    ran): the worker (0 .. nt-1) that ran each task, and how many workers ran."""
+def pool_owners(int nt, long tasks, bint short_job=False):
+    """Run `tasks` tiny tasks on up to nt pool threads (tests only), as a short job
+    (fr_pool_run_short) with short_job. Returns (owner, ran): the worker (0 .. nt-1)
+    that ran each task, and how many workers ran."""
     owner = np.full(tasks, -1, np.intc)
     cdef int[::1] o = owner
     cdef ClaimJob j
@@ -615,8 +621,31 @@ def pool_owners(int nt, long tasks):
     j.tasks = tasks
     j.owner = &o[0] if tasks > 0 else NULL
     with nogil:
-        ran = fr_pool_run(nt, claim_task, &j)
+        ran = fr_pool_run_short(nt, claim_task, &j, short_job)
     return owner, ran
+
+
+def pool_stats():
+    """The thread pool's counters since the process started (tests, diagnostics): a dict
+    of jobs a helper joined (`helped`), helpers that woke on the caller's CPU during a
+    short job and stood down (`stood_down`), short jobs run without waking the helpers
+    (`backed_off`), and short jobs whose caller waited over 200 us for a helper
+    (`late_helper`)."""
+    cdef long s[4]
+    fr_pool_stats(s)
+    return dict(helped=s[0], stood_down=s[1], backed_off=s[2], late_helper=s[3])
+
+
+def pool_backoff(bint on):
+    """Let the pool skip waking its helpers after they stood down (True, the default),
+    or never (False: every job wakes them; tests)."""
+    fr_pool_backoff(on)
+
+
+cdef inline int is_short(long long work) noexcept nogil:
+    """Whether a job of `work` multiply-adds is short for the pool (under ~1 ms): a
+    helper that wakes on the caller's CPU stands down (src/_pool.h)."""
+    return work < FR_POOL_SHORT_WORK
 
 
 cdef inline int _threads(int requested, int B, long long work) noexcept nogil:
@@ -660,13 +689,18 @@ cdef inline Py_ssize_t chunk_of(Py_ssize_t n, long long work_per_item) noexcept 
 # most one task; the caller runs the rest, so threads never make a call much slower than
 # one thread would. Tasks are cut at multiples of the microkernel's 6-row tile.
 
-cdef inline int block_rows(int B, int nt) noexcept nogil:
-    """Batch rows per task: about 4 tasks per thread, whole 6-row tiles past 6 rows."""
+cdef inline int block_rows(int B, int nt, bint short_steps) noexcept nogil:
+    """Batch rows per task: about 4 tasks per thread, whole 6-row tiles past 6 rows --
+    and from 4 rows up when the steps are short jobs (is_short): those are the jobs a
+    busy CPU leaves to the caller alone (src/_pool.h), and a 4- or 5-row block runs the
+    microkernel's short tiles (32 rows in blocks of 4: ~3% slower than in one block).
+    Long jobs keep more, smaller blocks: 2 threads share 32 rows evenly in 8 blocks of
+    4, unevenly in 6 of 6 (large, deep-bidir: ~4% slower)."""
     cdef int bs
     if nt <= 1:
         return B if B > 0 else 1
     bs = (B + 4 * nt - 1) // (4 * nt)
-    if bs > 6:
+    if bs > (3 if short_steps else 6):
         bs = (bs + 5) // 6 * 6
     return bs if bs > 0 else 1
 
@@ -761,6 +795,25 @@ cdef void steps_task(void *ctx, int worker) noexcept nogil:
     fr_ftz_restore(csr)
 
 
+# drive_small copies misaligned weights when the call runs at least this many rows
+# (batch x steps): the copy is 1 / (B * T) of the call's multiply-adds.
+cdef long long SMALL_ALIGN_ROWS = 8
+
+
+cdef const void *aligned_copy(const void *src, size_t nbytes, void **raw) except NULL:
+    """src itself when it is 64-byte aligned; else a 64-byte-aligned copy, its
+    allocation in *raw (to free)."""
+    cdef size_t p
+    if (<size_t>src) % 64 == 0:
+        return src
+    raw[0] = malloc(nbytes + 64)
+    if raw[0] == NULL:
+        raise MemoryError()
+    p = (<size_t>raw[0] + 63) // 64 * 64
+    memcpy(<void *>p, src, nbytes)
+    return <const void *>p
+
+
 cdef long drive_small(int B, int T, int D, int H, const floating *x,
                       const floating *kernel, const floating *recurrent_kernel,
                       const floating *bias, int act, bint reverse, floating *out, int ldo,
@@ -776,6 +829,8 @@ cdef long drive_small(int B, int T, int D, int H, const floating *x,
     cdef int nt = 2 if num_threads >= 2 and per_step >= SMALL_SPLIT_WORK else 1
     cdef long helped = 0
     cdef floating *hb
+    cdef void *kcopy = NULL
+    cdef void *rcopy = NULL
     memset(&a, 0, sizeof(a))
     a.single = floating is float
     a.B = B
@@ -797,6 +852,14 @@ cdef long drive_small(int B, int T, int D, int H, const floating *x,
         raise MemoryError()
     a.hb = hb
     try:
+        if <long long>B * T >= SMALL_ALIGN_ROWS:
+            # the products read rows of the weights in whole vectors: off a 64-byte
+            # line (NumPy aligns to 16) every other load splits a line, and a step
+            # takes ~25% longer (online (1, 100, 64, 256): 390 us against 315 us).
+            # The same values, so the same bits.
+            a.kernel = aligned_copy(kernel, <size_t>D * H * sizeof(floating), &kcopy)
+            a.rk = aligned_copy(recurrent_kernel, <size_t>H * H * sizeof(floating),
+                                &rcopy)
         sc = chunk_of(T, per_step + H)
         while s0 < T:
             s1 = s0 + sc if sc < T - s0 else T
@@ -806,22 +869,32 @@ cdef long drive_small(int B, int T, int D, int H, const floating *x,
             s0 = s1
     finally:
         free(hb)
+        free(kcopy)
+        free(rcopy)
     return helped
 
 
 def small_steps(const floating[:, :, ::1] x, const floating[:, ::1] kernel,
                 const floating[:, ::1] recurrent_kernel, const floating[::1] bias,
                 int act, floating[:, :, ::1] out, floating[:, ::1] state,
-                int num_threads=1, bint reverse=False):
+                int num_threads=1, bint reverse=False, int stall_step=-1):
     """drive_small on its own, for tests: out (B, T, H) written, state (B, H) in/out.
     Returns the number of steps whose second half of units a helper thread computed
-    (0 with one thread). B <= FR_SMALL_MAX_B; shapes are trusted."""
+    (0 with one thread; a half taken over counts too). stall_step >= 0: the helper
+    sleeps 3 ms after claiming that step's half, so the caller takes it over (and
+    goes on alone).
+    B <= FR_SMALL_MAX_B; shapes are trusted."""
     cdef int B = x.shape[0], T = x.shape[1], D = x.shape[2], H = kernel.shape[1]
     if B < 1 or B > FR_SMALL_MAX_B or T < 1:
         raise ValueError(f"small_steps takes 1..{FR_SMALL_MAX_B} rows and >= 1 step")
-    return drive_small(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
-                       &bias[0] if bias is not None else NULL, act, reverse,
-                       &out[0, 0, 0], H, &state[0, 0], num_threads)
+    global fr_small_stall_step
+    fr_small_stall_step = stall_step
+    try:
+        return drive_small(B, T, D, H, &x[0, 0, 0], &kernel[0, 0], &recurrent_kernel[0, 0],
+                           &bias[0] if bias is not None else NULL, act, reverse,
+                           &out[0, 0, 0], H, &state[0, 0], num_threads)
+    finally:
+        fr_small_stall_step = -1
 
 
 cdef int drive_forward(int B, int T, int D, int H, const floating *x,
@@ -855,7 +928,7 @@ cdef int drive_forward(int B, int T, int D, int H, const floating *x,
     j.act = act
     j.zero_output = zero_output
     j.reverse = reverse
-    j.bs = block_rows(B, nt)
+    j.bs = block_rows(B, nt, is_short(<long long>B * T * H * H))
     j.x = x
     j.kernel = kernel
     j.rk = recurrent_kernel
@@ -877,7 +950,7 @@ cdef int drive_forward(int B, int T, int D, int H, const floating *x,
         j.tr = task_rows(r1 - r0, nt)
         j.next = 0
         with nogil:
-            fr_pool_run(nt, project_task, &j)
+            fr_pool_run_short(nt, project_task, &j, is_short((r1 - r0) * D * H))
         PyErr_CheckSignals()
         r0 = r1
     # the steps, s0:s1 at a time, blocks of batch rows as tasks
@@ -888,7 +961,7 @@ cdef int drive_forward(int B, int T, int D, int H, const floating *x,
         j.s1 = <int>s1
         j.next = 0
         with nogil:
-            fr_pool_run(nt, steps_task, &j)
+            fr_pool_run_short(nt, steps_task, &j, is_short(<long long>B * (s1 - s0) * H * H))
         PyErr_CheckSignals()
         s0 = s1
     return 0
@@ -1103,7 +1176,7 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
     j.act = act
     j.zero_output = zero_output
     j.reverse = reverse
-    j.bs = block_rows(B, nt)
+    j.bs = block_rows(B, nt, is_short(<long long>B * T * H * H))
     j.panel = pack_size(1, H, floating is float)
     j.x = x
     j.rk = recurrent_kernel
@@ -1141,7 +1214,8 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
         j.s_hi = <int>s_hi
         j.next = 0
         with nogil:
-            fr_pool_run(nt, bsteps_task, &j)
+            fr_pool_run_short(nt, bsteps_task, &j,
+                              is_short(<long long>B * (s_hi - s_lo) * H * H))
         PyErr_CheckSignals()
         s_hi = s_lo
     # h_prev, batch rows c0:c1 at a time (memory-bound copies), unless the merged
@@ -1172,7 +1246,8 @@ cdef int drive_backward(int B, int T, int D, int H, const floating *x,
             j.tr = slot_rows(r1 - r0, j.slots)
             j.next = 0
             with nogil:
-                fr_pool_run(nt, merge_task, &j)
+                fr_pool_run_short(nt, merge_task, &j,
+                                  is_short((r1 - r0) * H * (H + 2 * D)))
         PyErr_CheckSignals()
         r0 = r1
     if kp != NULL and nt > 1:

@@ -48,4 +48,7 @@ int fr_small_split(int H);
  * last output after step s1 - 1 on exit. Returns the number of steps whose right half
  * the helper computed (for tests). */
 long fr_small_steps(const fr_small_args *a, int s0, int s1, int nt);
+/* Tests: the helper sleeps 3 ms after claiming the right half of this step (-1: never),
+ * so the caller takes it over. */
+extern int fr_small_stall_step;
 #endif

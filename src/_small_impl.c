@@ -15,6 +15,8 @@
 #define FR_HELPER_WAIT_NS 20000L     /* the helper's longest wait for the caller's step */
 #define FR_STOP (1L << 62)           /* claim value: the caller goes on alone */
 
+int fr_small_stall_step = -1;
+
 typedef struct {
     long v;
     char pad[64 - sizeof(long)];
@@ -204,6 +206,11 @@ static void helper(fr_small_ctx *cx) {
         }
         if (!cas(&cx->claim.v, s, s + 1))
             continue;  /* the caller took it (it ran ahead or stopped) */
+        if (s == fr_small_stall_step) {
+            /* tests: stall after claiming, as a descheduled helper would */
+            struct timespec ts = {0, 3000000};
+            nanosleep(&ts, NULL);
+        }
         hpart(a, cx->s0, (int)s, sp, H, buf, nr);
         __atomic_fetch_add(&cx->helped.v, 1, __ATOMIC_RELAXED);
         store_rel(&cx->pub.v, s + 1);
@@ -236,7 +243,9 @@ long fr_small_steps(const fr_small_args *a, int s0, int s1, int nt) {
     cx.pub.v = s0;
     if (s1 <= s0)
         return 0;
-    fr_pool_run(nt >= 2 && a->split < a->H ? 2 : 1, small_task, &cx);
+    fr_pool_run_short(nt >= 2 && a->split < a->H ? 2 : 1, small_task, &cx,
+                      (long long)(s1 - s0) * a->B * a->H * (a->D + a->H)
+                          < FR_POOL_SHORT_WORK);
     /* the last output is the state for the next chunk (and the final state) */
     for (int b = 0; b < a->B; b++)
         memcpy((char *)a->state + (size_t)b * a->H * item(a), out_at(a, s1 - 1, b, 0),

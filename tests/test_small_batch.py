@@ -175,3 +175,58 @@ def test_stateful_consecutive_calls(rng, split_always):
     W, U, b = layer.get_weights()
     ref, _ = R.simple_rnn_forward(x, W, U, b)
     np.testing.assert_allclose(np.concatenate(parts, axis=1), ref, **tol(np.float32))
+
+
+def _at_offset(a, offset_bytes):
+    """A copy of a whose data starts offset_bytes past a 64-byte boundary."""
+    item = a.itemsize
+    buf = np.empty(a.size + 128 // item, a.dtype)
+    start = (-buf.ctypes.data % 64 + offset_bytes) // item
+    out = buf[start:start + a.size].reshape(a.shape)
+    out[...] = a
+    assert out.ctypes.data % 64 == offset_bytes
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("B,T", [(1, 3), (1, 20), (3, 9)])
+def test_misaligned_weights_give_the_same_bits(rng, split_always, dtype, B, T):
+    """Weights off a 64-byte line are copied to an aligned buffer for calls of 8 rows x
+    steps or more (the same values: the same bits as aligned weights), and read in
+    place below that."""
+    D, H = 5, 48
+    x = rng.normal(size=(B, T, D)).astype(dtype)
+    W, U, b = weights(rng, D, H, dtype)
+    ref, _ = R.simple_rnn_forward(x, W, U, b)
+    results = []
+    for off in (0, 16, 32, 8):
+        for nt in (1, 2):
+            out = np.empty((B, T, H), dtype)
+            state = np.zeros((B, H), dtype)
+            _kernel.small_steps(x, _at_offset(W, off), _at_offset(U, off), b, 0, out,
+                                state, nt)
+            results.append((out, state))
+    np.testing.assert_allclose(results[0][0], ref, **tol(dtype))
+    for out, state in results[1:]:
+        np.testing.assert_array_equal(out, results[0][0])
+        np.testing.assert_array_equal(state, results[0][1])
+
+
+@pytest.mark.parametrize("stall", [0, 1, 7, 19])
+def test_half_taken_over_from_a_stalled_helper(rng, split_always, stall):
+    """The helper sleeps 3 ms after claiming step `stall`'s half (as if descheduled): the
+    caller takes that half over and goes on alone; every output keeps the bits of one
+    thread."""
+    B, T, D, H = 2, 20, 5, 64
+    x = rng.normal(size=(B, T, D)).astype(np.float32)
+    W, U, b = weights(rng, D, H, np.float32)
+    one = np.empty((B, T, H), np.float32)
+    s1 = np.zeros((B, H), np.float32)
+    _kernel.small_steps(x, W, U, b, 0, one, s1, 1)
+    for _ in range(10):  # the helper claims that half in some of them (it may be late)
+        out = np.full((B, T, H), np.nan, np.float32)
+        state = np.zeros((B, H), np.float32)
+        helped = _kernel.small_steps(x, W, U, b, 0, out, state, 2, False, stall)
+        assert 0 <= helped <= T
+        np.testing.assert_array_equal(out, one)
+        np.testing.assert_array_equal(state, s1)
