@@ -20,7 +20,9 @@ pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or not hasattr(os, "sched_setaffinity"),
     reason="needs Linux CPU affinity")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the child imports the fastrnn this process imported (the installed package under CI,
+# the checkout when built in place), not necessarily the checkout
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastrnn.__file__)))
 
 CHILD = textwrap.dedent("""
     import os, sys, json
@@ -103,7 +105,7 @@ def test_helpers_on_the_callers_cpu_stand_down_and_results_keep_their_bits(rng, 
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "in.npz"),
                            str(tmp_path / "out.npz")], capture_output=True, text=True,
-                          env=env, timeout=120)
+                          env=env, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     import json
     got = json.loads(proc.stdout.strip().splitlines()[-1])
