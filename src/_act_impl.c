@@ -140,35 +140,27 @@ void fr_act_f64(int act, double *x, ptrdiff_t n) {
     }
 }
 
-void fr_dact_sum_f32(int act, const float *y, const float *a, const float *b, float *d,
-                     ptrdiff_t n) {
-    switch (act) {
-    case FR_TANH: dact_tanh_f32(y, a, b, d, n); break;
-    case FR_RELU: dact_relu_f32(y, a, b, d, n); break;
-    case FR_SIGMOID: dact_sigmoid_f32(y, a, b, d, n); break;
-    default:
-        if (a == NULL) { if (d != b) memmove(d, b, sizeof(float) * (size_t)n); }
-        else for (ptrdiff_t i = 0; i < n; i++) d[i] = a[i] + b[i];
-        break;
-    }
+/* the pre-activation gradient's dispatch, for each dtype */
+#define DEFINE_DACT_SUM(SUFFIX, T)                                                  \
+void fr_dact_sum_##SUFFIX(int act, const T *y, const T *a, const T *b, T *d,        \
+                          ptrdiff_t n) {                                            \
+    switch (act) {                                                                  \
+    case FR_TANH: dact_tanh_##SUFFIX(y, a, b, d, n); break;                         \
+    case FR_RELU: dact_relu_##SUFFIX(y, a, b, d, n); break;                         \
+    case FR_SIGMOID: dact_sigmoid_##SUFFIX(y, a, b, d, n); break;                   \
+    default: /* linear */                                                           \
+        if (a == NULL) { if (d != b) memmove(d, b, sizeof(T) * (size_t)n); }        \
+        else for (ptrdiff_t i = 0; i < n; i++) d[i] = a[i] + b[i];                  \
+        break;                                                                      \
+    }                                                                               \
 }
+DEFINE_DACT_SUM(f32, float)
 
 DEFINE_DACT(dact_tanh_f64, , double, 1.0 - y[i] * y[i])
 DEFINE_DACT(dact_relu_f64, , double, y[i] > 0.0 ? 1.0 : 0.0)
 DEFINE_DACT(dact_sigmoid_f64, , double, y[i] * (1.0 - y[i]))
 
-void fr_dact_sum_f64(int act, const double *y, const double *a, const double *b, double *d,
-                     ptrdiff_t n) {
-    switch (act) {
-    case FR_TANH: dact_tanh_f64(y, a, b, d, n); break;
-    case FR_RELU: dact_relu_f64(y, a, b, d, n); break;
-    case FR_SIGMOID: dact_sigmoid_f64(y, a, b, d, n); break;
-    default:
-        if (a == NULL) { if (d != b) memmove(d, b, sizeof(double) * (size_t)n); }
-        else for (ptrdiff_t i = 0; i < n; i++) d[i] = a[i] + b[i];
-        break;
-    }
-}
+DEFINE_DACT_SUM(f64, double)
 
 void fr_dact_f32(int act, const float *y, float *d, ptrdiff_t n) {
     fr_dact_sum_f32(act, y, NULL, d, d, n);
